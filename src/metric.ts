@@ -1,0 +1,116 @@
+import { MetricWriteError } from './errors';
+import { UpdateOp, UpdateResult } from './native';
+import type { ValueStore } from './region/value-store';
+import type { CollectorName, MetricType } from './spec/metric-spec';
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A number argument of the API: a safe-integer Number or a BigInt within int64. */
+export type MetricNumber = number | bigint;
+
+/**
+ * A handle on one metric: the fastest way to update it. Get one with `metrics.counter(name)`,
+ * `metrics.gauge(name)`, `metrics.define(spec)` or `metrics.metric(name)` and keep it.
+ *
+ * Every operation is atomic with respect to every other process attached to the region. Arithmetic
+ * wraps at 64 bits (two's complement), as in uWSGI.
+ */
+export class Metric {
+  /** Why writes are refused (alias, collector-driven), or undefined when the metric is writable. */
+  private readonly readOnly: string | undefined;
+
+  /** @internal */
+  constructor(
+    readonly name: string,
+    readonly type: MetricType,
+    readonly collector: CollectorName,
+    private readonly values: ValueStore,
+    private readonly value: number,
+  ) {
+    if (type === 'alias') this.readOnly = `"${name}" is an alias; write to the metric it points to`;
+    else if (collector !== 'manual') this.readOnly = `"${name}" is computed by its ${collector} collector`;
+  }
+
+  /** Adds `delta` (default 1). */
+  inc(delta: MetricNumber = 1): void {
+    if (this.readOnly !== undefined) this.refuse('inc');
+    if (typeof delta === 'number' && (delta | 0) === delta) this.values.add32(this.value, delta);
+    else this.addOther(delta, 'inc');
+  }
+
+  /** Subtracts `delta` (default 1). */
+  dec(delta: MetricNumber = 1): void {
+    if (this.readOnly !== undefined) this.refuse('dec');
+    if (typeof delta === 'number' && (delta | 0) === delta && delta !== -2147483648) this.values.add32(this.value, -delta);
+    else this.addOther(typeof delta === 'bigint' ? -delta : -checkNumber(delta, 'dec', this.name), 'dec');
+  }
+
+  set(x: MetricNumber): void {
+    if (this.readOnly !== undefined) this.refuse('set');
+    if (typeof x === 'number' && Number.isSafeInteger(x)) this.values.setSafe(this.value, x);
+    else this.values.setBigInt(this.value, toInt64(x, 'set', this.name));
+  }
+
+  /** The value as a Number: exact up to 2^53 (Number.MAX_SAFE_INTEGER); use getBigInt beyond. */
+  get(): number {
+    return this.values.get(this.value);
+  }
+
+  getBigInt(): bigint {
+    return this.values.getBigInt(this.value);
+  }
+
+  mul(factor: MetricNumber): void {
+    this.update(UpdateOp.Mul, factor, 'mul');
+  }
+
+  /** Integer division truncating toward zero. Division by zero and INT64_MIN / -1 throw. */
+  div(divisor: MetricNumber): void {
+    const operand = toInt64(divisor, 'div', this.name);
+    if (operand === 0n) throw new RangeError(`div("${this.name}", 0): division by zero`);
+    this.update(UpdateOp.Div, operand, 'div');
+  }
+
+  /** Sets the value to `x` when `x` is greater than the current value. */
+  setMax(x: MetricNumber): void {
+    this.update(UpdateOp.Max, x, 'setMax');
+  }
+
+  /** Sets the value to `x` when `x` is smaller than the current value (uWSGI's set_min is broken; see README). */
+  setMin(x: MetricNumber): void {
+    this.update(UpdateOp.Min, x, 'setMin');
+  }
+
+  private update(op: UpdateOp, x: MetricNumber, what: string): void {
+    if (this.readOnly !== undefined) this.refuse(what);
+    const result = this.values.update(this.value, op, typeof x === 'bigint' ? toInt64(x, what, this.name) : BigInt(checkNumber(x, what, this.name)));
+    if (result === UpdateResult.Overflow)
+      throw new RangeError(`div("${this.name}"): -9223372036854775808 / -1 does not fit in 64 bits; value unchanged`);
+    if (result === UpdateResult.DivideByZero) throw new RangeError(`div("${this.name}", 0): division by zero`);
+  }
+
+  private addOther(delta: MetricNumber, what: string): void {
+    if (typeof delta === 'bigint') this.values.addBigInt(this.value, BigInt.asIntN(64, toInt64(delta, what, this.name)));
+    else this.values.addSafe(this.value, checkNumber(delta, what, this.name));
+  }
+
+  private refuse(what: string): never {
+    throw new MetricWriteError(`${what}: ${this.readOnly}`);
+  }
+}
+
+function checkNumber(x: unknown, what: string, name: string): number {
+  if (typeof x === 'number' && Number.isSafeInteger(x)) return x;
+  if (typeof x === 'number')
+    throw new RangeError(`${what}("${name}", ${x}): values are 64-bit integers; pass a safe integer Number or a BigInt`);
+  throw new TypeError(`${what}("${name}", ${String(x)}): expected a number or a bigint, got ${typeof x}`);
+}
+
+export function toInt64(x: MetricNumber, what: string, name: string): bigint {
+  if (typeof x === 'bigint') {
+    if (x < INT64_MIN || x > INT64_MAX) throw new RangeError(`${what}("${name}", ${x}n): outside the 64-bit signed range`);
+    return x;
+  }
+  return BigInt(checkNumber(x, what, name));
+}

@@ -1,0 +1,313 @@
+import { MetricConflictError, MetricSpecError, UnknownMetricError } from './errors';
+import { Metric, type MetricNumber } from './metric';
+import { callNative, translateNativeError, type NativeMeta, type NativeRegion } from './native';
+import { openRegion } from './region/open-region';
+import type { ValueStore } from './region/value-store';
+import {
+  COLLECTORS,
+  formatMetricSpec,
+  METRIC_TYPES,
+  normalizeMetricDefinition,
+  parseMetricSpec,
+  type MetricDefinition,
+  type MetricDefinitionInput,
+  type MetricType,
+} from './spec/metric-spec';
+
+export interface OpenOptions {
+  /** The region file. Default: `/dev/shm/shmetrics-<name>` when `name` is given, else $SHMETRICS_REGION. */
+  path?: string;
+  name?: string;
+  /** Create the region when the file does not exist (default true). */
+  create?: boolean;
+  /** At creation: how many metrics the region holds (default 4096). */
+  capacity?: number;
+  /** At creation: how many value cells (default 4 per metric). */
+  valueCapacity?: number;
+  /** At creation: how many writer lanes (default 128; see README "Performance"). */
+  lanes?: number;
+  /** At creation: the file mode (default 0o600). */
+  mode?: number;
+  /**
+   * Updating a metric that does not exist defines it instead of throwing: a manual counter for
+   * inc/dec, a manual gauge for set/mul/div/setMax/setMin. Off by default, so a typo is an error.
+   */
+  autoCreate?: boolean;
+}
+
+/** A metric's definition as the region holds it. */
+export interface MetricInfo extends MetricDefinition {
+  readonly slot: number;
+  /** Index into a snapshot's `values`. */
+  readonly valueIndex: number;
+}
+
+/** All values of a region at one moment, read in one pass. */
+export class MetricsSnapshot {
+  constructor(
+    /** Every metric, in registration order. */
+    readonly metrics: readonly MetricInfo[],
+    /** Raw values by value index; `valueOf` reads them per metric. */
+    readonly values: BigInt64Array,
+    readonly takenAtMs: number,
+  ) {}
+
+  value(metric: MetricInfo): number {
+    return Number(this.values[metric.valueIndex]);
+  }
+
+  valueBigInt(metric: MetricInfo): bigint {
+    return this.values[metric.valueIndex];
+  }
+}
+
+export function defaultRegionPath(name: string): string {
+  return `/dev/shm/shmetrics-${name}`;
+}
+
+/**
+ * One process's view of a shared region. Every method is safe to call from any number of processes at
+ * once; see README for the guarantees.
+ */
+export class Metrics {
+  private opened?: { native: NativeRegion; values: ValueStore; path: string };
+  private readonly handles = new Map<string, Metric>();
+  private catalog: MetricInfo[] = [];
+  private snapshotBuffer?: BigInt64Array;
+
+  /** Opens (and by default creates) a region. With no options, attaches to $SHMETRICS_REGION. */
+  static open(options: OpenOptions = {}): Metrics {
+    const metrics = new Metrics(options);
+    metrics.region();
+    return metrics;
+  }
+
+  /** A Metrics that maps its region on first use; used for the ready-made default instance. */
+  static lazy(resolve: () => OpenOptions): Metrics {
+    return new Metrics(resolve);
+  }
+
+  private constructor(private readonly options: OpenOptions | (() => OpenOptions)) {}
+
+  private region(): { native: NativeRegion; values: ValueStore; path: string } {
+    if (this.opened) return this.opened;
+    const options = typeof this.options === 'function' ? this.options() : this.options;
+    const path = resolvePath(options);
+    const { native, values } = openRegion(path, options.create ?? true, {
+      metricCapacity: options.capacity,
+      valueCapacity: options.valueCapacity,
+      laneCount: options.lanes,
+      mode: options.mode,
+    });
+    this.opened = { native, values, path };
+    return this.opened;
+  }
+
+  private get autoCreate(): boolean {
+    return typeof this.options === 'object' ? this.options.autoCreate === true : false;
+  }
+
+  /** The region file this instance is attached to. */
+  get path(): string {
+    return this.region().path;
+  }
+
+  /** How values are reached in this process: 'typed-array' (fast path) or 'native' (fallback). */
+  get valueAccess(): 'typed-array' | 'native' {
+    return this.region().values.kind;
+  }
+
+  /** Region geometry and this process's lane, for diagnostics. */
+  info() {
+    return this.region().native.info();
+  }
+
+  /**
+   * Defines a metric from a `--metric` spec string or its object form, or returns the one already
+   * defined under that name when the definitions agree. Any process may define at any time.
+   */
+  define(spec: string | MetricDefinitionInput): Metric {
+    const def = typeof spec === 'string' ? parseMetricSpec(spec) : normalizeMetricDefinition(spec);
+    const { native, path } = this.region();
+    let defined: { slot: number; created: boolean };
+    try {
+      defined = native.define({
+        ...def,
+        type: METRIC_TYPES.indexOf(def.type),
+        collector: COLLECTORS.indexOf(def.collector),
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_SHMETRICS_UNKNOWN') {
+        const detail = (error as Error).message;
+        throw new MetricSpecError(formatMetricSpec(def), detail, detail.startsWith('children') ? 'children' : 'alias');
+      }
+      throw translateNativeError(error, path);
+    }
+    const { slot, created } = defined;
+    if (!created) assertSameDefinition(def, this.infoAt(slot));
+    return this.handleAt(slot);
+  }
+
+  /** The counter `name`, defined as a manual counter if it does not exist yet. */
+  counter(name: string): Metric {
+    return this.typed(name, 'counter');
+  }
+
+  gauge(name: string): Metric {
+    return this.typed(name, 'gauge');
+  }
+
+  absolute(name: string): Metric {
+    return this.typed(name, 'absolute');
+  }
+
+  /** The existing metric `name`, of any type. */
+  metric(name: string): Metric {
+    return this.handles.get(name) ?? this.resolve(name, undefined);
+  }
+
+  has(name: string): boolean {
+    if (this.handles.has(name)) return true;
+    const { native } = this.region();
+    return native.lookup(name) >= 0;
+  }
+
+  get(name: string): number {
+    return (this.handles.get(name) ?? this.resolve(name, undefined)).get();
+  }
+
+  getBigInt(name: string): bigint {
+    return (this.handles.get(name) ?? this.resolve(name, undefined)).getBigInt();
+  }
+
+  inc(name: string, delta: MetricNumber = 1): void {
+    (this.handles.get(name) ?? this.resolve(name, 'counter')).inc(delta);
+  }
+
+  dec(name: string, delta: MetricNumber = 1): void {
+    (this.handles.get(name) ?? this.resolve(name, 'counter')).dec(delta);
+  }
+
+  set(name: string, x: MetricNumber): void {
+    (this.handles.get(name) ?? this.resolve(name, 'gauge')).set(x);
+  }
+
+  mul(name: string, factor: MetricNumber): void {
+    (this.handles.get(name) ?? this.resolve(name, 'gauge')).mul(factor);
+  }
+
+  div(name: string, divisor: MetricNumber): void {
+    (this.handles.get(name) ?? this.resolve(name, 'gauge')).div(divisor);
+  }
+
+  setMax(name: string, x: MetricNumber): void {
+    (this.handles.get(name) ?? this.resolve(name, 'gauge')).setMax(x);
+  }
+
+  setMin(name: string, x: MetricNumber): void {
+    (this.handles.get(name) ?? this.resolve(name, 'gauge')).setMin(x);
+  }
+
+  /** Every metric's definition, in registration order. */
+  list(): readonly MetricInfo[] {
+    const { native } = this.region();
+    for (let slot = this.catalog.length, count = native.count(); slot < count; slot++) this.catalog.push(this.infoAt(slot));
+    return this.catalog;
+  }
+
+  /** Every value at once: one pass over the region, for outputs that publish everything. */
+  snapshot(): MetricsSnapshot {
+    const metrics = this.list();
+    const { native, values } = this.region();
+    const capacity = native.info().valueCapacity;
+    if (!this.snapshotBuffer) this.snapshotBuffer = new BigInt64Array(capacity);
+    const n = values.snapshot(this.snapshotBuffer);
+    return new MetricsSnapshot(metrics, this.snapshotBuffer.slice(0, n), Date.now());
+  }
+
+  /** Detaches: gives this process's lane back (its numbers stay in the region). */
+  close(): void {
+    if (!this.opened) return;
+    this.opened.native.close();
+    this.opened = undefined;
+    this.handles.clear();
+    this.catalog = [];
+  }
+
+  private typed(name: string, type: MetricType): Metric {
+    const existing = this.handles.get(name) ?? (this.has(name) ? this.resolve(name, undefined) : undefined);
+    if (!existing) return this.define({ name, type });
+    if (existing.type !== type)
+      throw new MetricConflictError(`metric "${name}" is a ${existing.type}, not a ${type}`);
+    return existing;
+  }
+
+  /** Cache miss on a by-name call: find the metric in the region, or create it when allowed. */
+  private resolve(name: string, createAs: MetricType | undefined): Metric {
+    const { native } = this.region();
+    const slot = native.lookup(name);
+    if (slot >= 0) return this.handleAt(slot);
+    if (createAs && this.autoCreate) return this.define({ name, type: createAs });
+    throw new UnknownMetricError(name);
+  }
+
+  private handleAt(slot: number): Metric {
+    const info = this.infoAt(slot);
+    let handle = this.handles.get(info.name);
+    if (!handle) {
+      handle = new Metric(info.name, info.type, info.collector, this.region().values, info.valueIndex);
+      this.handles.set(info.name, handle);
+    }
+    return handle;
+  }
+
+  private infoAt(slot: number): MetricInfo {
+    const { native, path } = this.region();
+    return { slot, ...definitionFromMeta(callNative(path, () => native.meta(slot))) };
+  }
+}
+
+function resolvePath(options: OpenOptions): string {
+  if (options.path) return options.path;
+  if (options.name) return defaultRegionPath(options.name);
+  const fromEnv = process.env.SHMETRICS_REGION;
+  if (fromEnv) return fromEnv;
+  throw new TypeError('no region: pass { path } or { name }, or set SHMETRICS_REGION');
+}
+
+function definitionFromMeta(meta: NativeMeta): MetricDefinition & { valueIndex: number } {
+  const def: MetricDefinition & { valueIndex: number } = {
+    name: meta.name,
+    type: METRIC_TYPES[meta.type],
+    collector: COLLECTORS[meta.collector],
+    freq: meta.freq,
+    initialValue: meta.initialValue,
+    resetAfterPush: meta.resetAfterPush,
+    children: meta.children,
+    valueIndex: meta.valueIndex,
+  };
+  if (meta.oid) def.oid = meta.oid;
+  if (meta.alias !== undefined) def.alias = meta.alias;
+  if (meta.arg1) def.arg1 = meta.arg1;
+  if (meta.arg2) def.arg2 = meta.arg2;
+  if (meta.arg3) def.arg3 = meta.arg3;
+  if (meta.arg1n) def.arg1n = meta.arg1n;
+  if (meta.arg2n) def.arg2n = meta.arg2n;
+  if (meta.arg3n) def.arg3n = meta.arg3n;
+  return def;
+}
+
+/** An identical redefinition is a no-op; any difference is an error naming the first differing key. */
+function assertSameDefinition(requested: MetricDefinition, existing: MetricDefinition): void {
+  const canonical = (d: MetricDefinition) => formatMetricSpec({ ...d, arg1n: d.arg1n || undefined, arg2n: d.arg2n || undefined, arg3n: d.arg3n || undefined });
+  const want = canonical(requested);
+  const have = canonical(existing);
+  if (want === have) return;
+  if (requested.type !== existing.type)
+    throw new MetricConflictError(
+      `metric "${requested.name}" is already defined as a ${existing.type}; cannot redefine it as a ${requested.type}`,
+    );
+  throw new MetricConflictError(
+    `metric "${requested.name}" is already defined differently: existing ${JSON.stringify(have)}, requested ${JSON.stringify(want)}`,
+  );
+}

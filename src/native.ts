@@ -1,0 +1,145 @@
+/**
+ * The compiled core (native/binding.cc), loaded from a prebuilt binary shipped in the package when one
+ * matches, or from the node-gyp build otherwise.
+ */
+import path from 'node:path';
+import { RegionFormatError, RegionFullError, RegionOpenError, ShmetricsError } from './errors';
+
+export interface NativeRegionInfo {
+  path: string;
+  layoutVersion: number;
+  regionBytes: number;
+  createdUnixMs: number;
+  metricCapacity: number;
+  valueCapacity: number;
+  childrenCapacity: number;
+  laneCount: number;
+  /** The lane this thread writes, -1 when every lane was taken. */
+  lane: number;
+  cellsOffset: number;
+  cellBytes: number;
+  lanedOffsetInCell: number;
+  lanesOffset: number;
+  laneStride: number;
+  metricCountOffset: number;
+  lanesHighWaterOffset: number;
+  valueCount: number;
+  lockRepairs: number;
+}
+
+/** What native define() takes: a validated definition with names already checked. */
+export interface NativeDefinition {
+  name: string;
+  type: number;
+  collector: number;
+  freq: number;
+  initialValue: bigint;
+  resetAfterPush: boolean;
+  children: string[];
+  alias?: string;
+  oid?: string;
+  arg1?: string;
+  arg2?: string;
+  arg3?: string;
+  arg1n?: bigint;
+  arg2n?: bigint;
+  arg3n?: bigint;
+}
+
+export interface NativeMeta {
+  name: string;
+  type: number;
+  collector: number;
+  freq: number;
+  initialValue: bigint;
+  resetAfterPush: boolean;
+  valueIndex: number;
+  valueCount: number;
+  oid: string;
+  alias: string | undefined;
+  children: string[];
+  arg1: string;
+  arg2: string;
+  arg3: string;
+  arg1n: bigint;
+  arg2n: bigint;
+  arg3n: bigint;
+}
+
+export const enum UpdateOp {
+  Mul = 0,
+  Div = 1,
+  Max = 2,
+  Min = 3,
+}
+
+export const enum UpdateResult {
+  Changed = 0,
+  Unchanged = 1,
+  DivideByZero = 2,
+  Overflow = 3,
+}
+
+export interface CreateOptions {
+  metricCapacity?: number;
+  valueCapacity?: number;
+  childrenCapacity?: number;
+  laneCount?: number;
+  mode?: number;
+}
+
+export interface NativeRegion {
+  info(): NativeRegionInfo;
+  buffer(): ArrayBuffer;
+  define(definition: NativeDefinition): { slot: number; created: boolean };
+  lookup(name: string): number;
+  count(): number;
+  meta(slot: number): NativeMeta;
+  snapshot(out: BigInt64Array): number;
+  load(value: number): bigint;
+  add(value: number, delta: bigint): void;
+  store(value: number, x: bigint): void;
+  update(value: number, op: UpdateOp, operand: bigint): UpdateResult;
+  close(): void;
+  holdRegistrationLockForTest(partialName?: string): void;
+}
+
+interface Addon {
+  NativeRegion: new (path: string, create: boolean, options: CreateOptions) => NativeRegion;
+  layoutVersion: number;
+  maxNameBytes: number;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadBinding: (dir: string) => Addon = require('node-gyp-build');
+
+export const addon: Addon = loadBinding(path.join(__dirname, '..'));
+
+/** Turns an error thrown by the core into the matching shmetrics error class. */
+export function translateNativeError(error: unknown, regionPath: string): Error {
+  if (!(error instanceof Error)) return new ShmetricsError(String(error));
+  const code = (error as Error & { code?: string }).code;
+  const reason = error.message.startsWith(`${regionPath}: `) ? error.message.slice(regionPath.length + 2) : error.message;
+  switch (code) {
+    case 'ERR_SHMETRICS_FORMAT':
+      return new RegionFormatError(regionPath, reason);
+    case 'ERR_SHMETRICS_OPEN':
+    case 'ERR_SHMETRICS_LOCK':
+      return new RegionOpenError(regionPath, reason);
+    case 'ERR_SHMETRICS_FULL':
+      return new RegionFullError(error.message);
+    case 'ERR_SHMETRICS_ARGUMENT':
+      return new RangeError(error.message);
+    default:
+      return error;
+  }
+}
+
+/** Runs a call into the core, translating its errors. */
+export function callNative<T>(regionPath: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw translateNativeError(error, regionPath);
+  }
+}
