@@ -1,5 +1,5 @@
 import { MetricConflictError, MetricSpecError, UnknownMetricError } from './errors';
-import { Metric, type MetricNumber } from './metric';
+import { createMetric, type Metric, type MetricNumber } from './metric';
 import { callNative, translateNativeError, type NativeMeta, type NativeRegion } from './native';
 import { openRegion } from './region/open-region';
 import type { ValueStore } from './region/value-store';
@@ -255,7 +255,7 @@ export class Metrics {
     const info = this.infoAt(slot);
     let handle = this.handles.get(info.name);
     if (!handle) {
-      handle = new Metric(info.name, info.type, info.collector, this.region().values, info.valueIndex);
+      handle = createMetric(info.name, info.type, info.collector, this.region().values, info.valueIndex);
       this.handles.set(info.name, handle);
     }
     return handle;

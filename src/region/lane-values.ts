@@ -1,5 +1,5 @@
 import { UpdateOp, UpdateResult, type NativeRegion, type NativeRegionInfo } from '../native';
-import type { ValueStore } from './value-store';
+import type { LaneSlot, ValueStore } from './value-store';
 
 const TWO_32 = 4294967296;
 const BYTES_PER_I64 = 8;
@@ -121,6 +121,12 @@ export class LaneValues implements ValueStore {
       if (op === UpdateOp.Max ? operand <= current : operand >= current) return UpdateResult.Unchanged;
     }
     return this.native.update(value, op, operand);
+  }
+
+  armLane(value: number): LaneSlot | undefined {
+    if (this.own64 < 0) return undefined;
+    if (this.flagged[value] === 0) this.flagLaned(value);
+    return { array: this.i64, index: this.own64 + value };
   }
 
   snapshot(out: BigInt64Array): number {

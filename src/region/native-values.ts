@@ -43,6 +43,10 @@ export class NativeValues implements ValueStore {
     return this.native.update(value, op, operand);
   }
 
+  armLane(): undefined {
+    return undefined;
+  }
+
   snapshot(out: BigInt64Array): number {
     return this.native.snapshot(out);
   }

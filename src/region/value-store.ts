@@ -23,6 +23,16 @@ export interface ValueStore {
   /** Fills out[v] for every value index below out.length; returns how many were filled. */
   snapshot(out: BigInt64Array): number;
   readonly native: NativeRegion;
+  /**
+   * Flags `value` as laned and returns where this thread's lane part of it lives, for handles that add
+   * to it directly; undefined when values are reached through native calls or this thread has no lane.
+   */
+  armLane(value: number): LaneSlot | undefined;
+}
+
+export interface LaneSlot {
+  readonly array: BigInt64Array;
+  readonly index: number;
 }
 
 const TWO_32 = 4294967296;
