@@ -33,7 +33,7 @@ export class Metric {
     readonly name: string,
     readonly type: MetricType,
     readonly collector: CollectorName,
-    private readonly values: ValueStore,
+    private values: ValueStore,
     private readonly value: number,
   ) {
     if (type === 'alias') this.readOnly = `"${name}" is an alias; write to the metric it points to`;
@@ -91,6 +91,18 @@ export class Metric {
   /** Sets the value to `x` when `x` is smaller than the current value (uWSGI's set_min is broken; see README). */
   setMin(x: MetricNumber): void {
     this.update(UpdateOp.Min, x, 'setMin');
+  }
+
+  /**
+   * @internal Called by Metrics.close(): from now on every call throws, instead of writing into a lane
+   * this thread no longer owns (another process may have claimed it).
+   */
+  detach(closed: ValueStore): void {
+    Object.setPrototypeOf(this, Metric.prototype); // an ArmedMetric loses its unchecked fast path
+    this.values = closed;
+    this.armed = false;
+    this.lane = NO_LANE;
+    this.laneIndex = -1;
   }
 
   /** The lane is flagged for this value; int32 increments may go straight into it. */

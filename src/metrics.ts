@@ -1,6 +1,7 @@
-import { MetricConflictError, MetricSpecError, UnknownMetricError } from './errors';
+import { MetricConflictError, MetricSpecError, ShmetricsError, UnknownMetricError } from './errors';
 import { createMetric, type Metric, type MetricNumber } from './metric';
 import { callNative, translateNativeError, type NativeMeta, type NativeRegion } from './native';
+import { ClosedValues } from './region/closed-values';
 import { openRegion } from './region/open-region';
 import type { ValueStore } from './region/value-store';
 import {
@@ -71,9 +72,11 @@ export function defaultRegionPath(name: string): string {
  */
 export class Metrics {
   private opened?: { native: NativeRegion; values: ValueStore; path: string };
+  private autoCreate = false;
   private readonly handles = new Map<string, Metric>();
   private catalog: MetricInfo[] = [];
   private snapshotBuffer?: BigInt64Array;
+  private closedPath?: string;
 
   /** Opens (and by default creates) a region. With no options, attaches to $SHMETRICS_REGION. */
   static open(options: OpenOptions = {}): Metrics {
@@ -91,6 +94,8 @@ export class Metrics {
 
   private region(): { native: NativeRegion; values: ValueStore; path: string } {
     if (this.opened) return this.opened;
+    if (this.closedPath !== undefined)
+      throw new ShmetricsError(`${this.closedPath}: this Metrics instance was closed; open the region again`);
     const options = typeof this.options === 'function' ? this.options() : this.options;
     const path = resolvePath(options);
     const { native, values } = openRegion(path, options.create ?? true, {
@@ -100,12 +105,10 @@ export class Metrics {
       mode: options.mode,
     });
     this.opened = { native, values, path };
+    this.autoCreate = options.autoCreate === true;
     return this.opened;
   }
 
-  private get autoCreate(): boolean {
-    return typeof this.options === 'object' ? this.options.autoCreate === true : false;
-  }
 
   /** The region file this instance is attached to. */
   get path(): string {
@@ -228,7 +231,10 @@ export class Metrics {
   /** Detaches: gives this process's lane back (its numbers stay in the region). */
   close(): void {
     if (!this.opened) return;
+    const closed = new ClosedValues(this.opened.path);
+    for (const handle of this.handles.values()) handle.detach(closed);
     this.opened.native.close();
+    this.closedPath = this.opened.path;
     this.opened = undefined;
     this.handles.clear();
     this.catalog = [];

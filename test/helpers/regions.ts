@@ -1,0 +1,24 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach } from 'vitest';
+
+const created = new Set<string>();
+
+/** A fresh region path under /dev/shm, removed after the test. */
+export function tempRegionPath(label: string): string {
+  const file = `/dev/shm/shmetrics-test-${label}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  created.add(file);
+  return file;
+}
+
+/** A fresh directory under the OS temp dir, removed after the test. */
+export function tempDir(label: string): string {
+  const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), `shmetrics-${label}-`));
+  created.add(dir);
+  return dir;
+}
+
+afterEach(() => {
+  for (const file of created) fs.rmSync(file, { force: true, recursive: true });
+  created.clear();
+});
