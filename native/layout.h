@@ -77,9 +77,10 @@ constexpr uint32_t kDefaultMetricCapacity = 4096;
 constexpr uint32_t kDefaultValuesPerMetric = 4;
 // Child references of aggregate collectors: 4 per metric on average.
 constexpr uint32_t kDefaultChildrenPerMetric = 4;
-// One lane per attached writer thread. 128 covers a master, dozens of workers and their worker_threads.
-// A writer that finds no free lane still works: it falls back to atomic adds on the shared base.
-constexpr uint32_t kDefaultLaneCount = 128;
+// One lane per attached writer thread. 64 covers a master, dozens of workers and some worker_threads,
+// at 128 KiB a lane with the default capacities (the region's largest section). A writer that finds no
+// free lane still works: it falls back to atomic adds on the shared base.
+constexpr uint32_t kDefaultLaneCount = 64;
 
 // Upper bounds that keep a corrupt or hostile header from making us map or walk absurd sizes.
 constexpr uint32_t kMaxMetricCapacity = 1u << 20;

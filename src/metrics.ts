@@ -25,7 +25,7 @@ export interface OpenOptions {
   capacity?: number;
   /** At creation: how many value cells (default 4 per metric). */
   valueCapacity?: number;
-  /** At creation: how many writer lanes (default 128; see README "Performance"). */
+  /** At creation: how many writer lanes (default 64; see README "Performance"). */
   lanes?: number;
   /** At creation: the file mode (default 0o600). */
   mode?: number;

@@ -113,7 +113,19 @@ interface Addon {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadBinding: (dir: string) => Addon = require('node-gyp-build');
 
-export const addon: Addon = loadBinding(path.join(__dirname, '..'));
+function loadAddon(): Addon {
+  try {
+    return loadBinding(path.join(__dirname, '..'));
+  } catch (error) {
+    throw new ShmetricsError(
+      `no native binary of shmetrics matches this platform (${process.platform}-${process.arch}, node ${process.version}) ` +
+        `and none was built: run "npm rebuild shmetrics" (needs python3, make and a C++ compiler). ` +
+        `Cause: ${(error as Error).message}`,
+    );
+  }
+}
+
+export const addon: Addon = loadAddon();
 
 /** Turns an error thrown by the core into the matching shmetrics error class. */
 export function translateNativeError(error: unknown, regionPath: string): Error {
