@@ -169,3 +169,10 @@ describe('a process killed at the wrong moment', () => {
     region.close();
   });
 });
+
+describe('process managers', () => {
+  it('cluster workers share the primary\'s ready-made region with no configuration', async () => {
+    const out = JSON.parse(await runWorker('cluster-app.js', ['3', '100000'], { SHMETRICS_REGION: '' }));
+    expect(out.requests).toBe(300_000);
+  });
+});
