@@ -55,7 +55,7 @@ export class Metric {
       this.lane[this.laneIndex] -= BigInt(delta | 0);
       return;
     }
-    this.add(typeof delta === 'bigint' ? -delta : -checkNumber(delta, 'dec', this.name), 'dec');
+    this.add(negate(delta, this.name), 'dec');
   }
 
   set(x: MetricNumber): void {
@@ -160,7 +160,7 @@ class ArmedMetric extends Metric {
       this.lane[this.laneIndex] -= BigInt(delta | 0);
       return;
     }
-    this.add(typeof delta === 'bigint' ? -delta : -checkNumber(delta, 'dec', this.name), 'dec');
+    this.add(negate(delta, this.name), 'dec');
   }
 }
 
@@ -179,6 +179,11 @@ export function createMetric(
     if (armed['laneIndex'] >= 0) return armed;
   }
   return new Metric(name, type, collector, values, value);
+}
+
+/** -delta, wrapping at 64 bits like every other operation (dec(INT64_MIN) adds INT64_MIN). */
+function negate(delta: MetricNumber, name: string): MetricNumber {
+  return typeof delta === 'bigint' ? BigInt.asIntN(64, -toInt64(delta, 'dec', name)) : -checkNumber(delta, 'dec', name);
 }
 
 function checkNumber(x: unknown, what: string, name: string): number {

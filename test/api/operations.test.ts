@@ -58,6 +58,9 @@ describe.each(['typed-array', 'native'] as const)('on the %s value path', (acces
       expect(c.getBigInt()).toBe(INT64_MIN);
       c.dec();
       expect(c.getBigInt()).toBe(INT64_MAX);
+      c.set(0);
+      c.dec(INT64_MIN);
+      expect(c.getBigInt()).toBe(INT64_MIN);
       const g = m.gauge('wrapmul');
       g.set(2n ** 62n);
       g.mul(4);

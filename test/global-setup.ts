@@ -1,0 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+/**
+ * Tests spawn real processes that load the compiled package from dist/: compile it once, before any test
+ * file runs, so that no build rewrites dist/ while a worker is loading it.
+ */
+export default function setup(): void {
+  execFileSync('npm', ['run', 'build:ts'], { cwd: path.resolve(__dirname, '..'), stdio: 'inherit' });
+}
