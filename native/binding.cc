@@ -41,6 +41,11 @@ int64_t bigint_value(const Napi::Value& v) {
   return v.As<Napi::BigInt>().Int64Value(&lossless);
 }
 
+// A safe-integer Number (no BigInt to allocate on the common path) or a BigInt.
+int64_t integer_value(const Napi::Value& v) {
+  return v.IsBigInt() ? bigint_value(v) : v.As<Napi::Number>().Int64Value();
+}
+
 std::string string_field(const Napi::Object& o, const char* key) {
   Napi::Value v = o.Get(key);
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
@@ -243,13 +248,13 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
 
   Napi::Value Add(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    region(env).add(info[0].As<Napi::Number>().Uint32Value(), bigint_value(info[1]));
+    region(env).add(info[0].As<Napi::Number>().Uint32Value(), integer_value(info[1]));
     return env.Undefined();
   }
 
   Napi::Value Store(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    region(env).store(info[0].As<Napi::Number>().Uint32Value(), bigint_value(info[1]));
+    region(env).store(info[0].As<Napi::Number>().Uint32Value(), integer_value(info[1]));
     return env.Undefined();
   }
 

@@ -27,6 +27,8 @@ export class Metric {
   protected lane: BigInt64Array = NO_LANE;
   protected laneIndex = -1;
   private armed = false;
+  /** armLane found no lane (native value access, or every lane taken): never ask again. */
+  private laneless = false;
 
   /** @internal use Metrics.counter/gauge/define/metric */
   constructor(
@@ -108,7 +110,10 @@ export class Metric {
   /** The lane is flagged for this value; int32 increments may go straight into it. */
   protected arm(): void {
     const slot = this.readOnly === undefined ? this.values.armLane(this.value) : undefined;
-    if (!slot) return;
+    if (!slot) {
+      this.laneless = true;
+      return;
+    }
     this.lane = slot.array;
     this.laneIndex = slot.index;
     this.armed = true;
@@ -119,7 +124,7 @@ export class Metric {
     if (this.readOnly !== undefined) this.refuse(what);
     if (typeof delta === 'number' && (delta | 0) === delta) {
       this.values.add32(this.value, delta);
-      if (!this.armed) this.arm();
+      if (!this.armed && !this.laneless) this.arm();
     } else if (typeof delta === 'bigint') {
       this.values.addBigInt(this.value, BigInt.asIntN(64, toInt64(delta, what, this.name)));
     } else {

@@ -222,8 +222,7 @@ export class Metrics {
   snapshot(): MetricsSnapshot {
     const metrics = this.list();
     const { native, values } = this.region();
-    const capacity = native.info().valueCapacity;
-    if (!this.snapshotBuffer) this.snapshotBuffer = new BigInt64Array(capacity);
+    if (!this.snapshotBuffer) this.snapshotBuffer = new BigInt64Array(native.info().valueCapacity);
     const n = values.snapshot(this.snapshotBuffer);
     return new MetricsSnapshot(metrics, this.snapshotBuffer.slice(0, n), Date.now());
   }

@@ -97,8 +97,9 @@ export interface NativeRegion {
   meta(slot: number): NativeMeta;
   snapshot(out: BigInt64Array): number;
   load(value: number): bigint;
-  add(value: number, delta: bigint): void;
-  store(value: number, x: bigint): void;
+  /** A safe-integer Number or a BigInt. */
+  add(value: number, delta: number | bigint): void;
+  store(value: number, x: number | bigint): void;
   update(value: number, op: UpdateOp, operand: bigint): UpdateResult;
   close(): void;
   holdRegistrationLockForTest(partialName?: string): void;
