@@ -3,6 +3,7 @@
  * matches, or from the node-gyp build otherwise.
  */
 import path from 'node:path';
+import type { MetricDefinition } from './spec/metric-spec';
 import { RegionFormatError, RegionFullError, RegionOpenError, ShmetricsError } from './errors';
 
 export interface NativeRegionInfo {
@@ -27,44 +28,15 @@ export interface NativeRegionInfo {
   lockRepairs: number;
 }
 
-/** What native define() takes: a validated definition with names already checked. */
-export interface NativeDefinition {
-  name: string;
-  type: number;
-  collector: number;
-  freq: number;
-  initialValue: bigint;
-  resetAfterPush: boolean;
-  children: string[];
-  alias?: string;
-  oid?: string;
-  arg1?: string;
-  arg2?: string;
-  arg3?: string;
-  arg1n?: bigint;
-  arg2n?: bigint;
-  arg3n?: bigint;
-}
+/** What native define() takes: a validated definition, with type and collector as their numeric codes. */
+export type NativeDefinition = Omit<MetricDefinition, 'type' | 'collector'> & { type: number; collector: number };
 
-export interface NativeMeta {
-  name: string;
-  type: number;
-  collector: number;
-  freq: number;
-  initialValue: bigint;
-  resetAfterPush: boolean;
+/** A registered metric as the region stores it: empty strings and zeros where a key was not given. */
+export type NativeMeta = Required<Omit<NativeDefinition, 'alias'>> & {
+  alias: string | undefined;
   valueIndex: number;
   valueCount: number;
-  oid: string;
-  alias: string | undefined;
-  children: string[];
-  arg1: string;
-  arg2: string;
-  arg3: string;
-  arg1n: bigint;
-  arg2n: bigint;
-  arg3n: bigint;
-}
+};
 
 export const enum UpdateOp {
   Mul = 0,
