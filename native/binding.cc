@@ -6,8 +6,12 @@
 
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <set>
 
+#include "collection_loop.h"
 #include "region.h"
+#include "symbols.h"
 
 namespace shmetrics {
 
@@ -75,6 +79,39 @@ Definition definition_from(const Napi::Object& o) {
 
 void finalize_mapping(Napi::Env, void*, std::shared_ptr<Mapping>* hint) { delete hint; }
 
+// Every running collector thread of this process, so that they are stopped (and their regions' collector
+// locks given back) before the process exits, whatever the way it exits.
+std::mutex live_loops_mutex;
+std::set<CollectionLoop*> live_loops;
+
+void stop_live_loops() {
+  std::lock_guard<std::mutex> lock(live_loops_mutex);
+  for (CollectionLoop* loop : live_loops) loop->stop();
+}
+
+Napi::Value event_to_js(Napi::Env env, const CollectorEvent& e) {
+  Napi::Object o = Napi::Object::New(env);
+  switch (e.kind) {
+    case CollectorEvent::Kind::kCollecting:
+      o.Set("type", "collecting");
+      o.Set("tookOver", e.took_over);
+      break;
+    case CollectorEvent::Kind::kLog:
+      o.Set("type", "log");
+      o.Set("message", e.text);
+      break;
+    case CollectorEvent::Kind::kAlarm:
+      o.Set("type", "alarm");
+      o.Set("alarm", e.alarm);
+      o.Set("metric", e.metric);
+      o.Set("value", Napi::BigInt::New(env, e.value));
+      o.Set("threshold", Napi::BigInt::New(env, e.threshold));
+      o.Set("msg", e.text);
+      break;
+  }
+  return o;
+}
+
 }  // namespace
 
 class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
@@ -95,8 +132,13 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
                            InstanceMethod<&RegionWrap::Update>("update"),
                            InstanceMethod<&RegionWrap::Close>("close"),
                            InstanceMethod<&RegionWrap::HoldLockForTest>("holdRegistrationLockForTest"),
+                           InstanceMethod<&RegionWrap::StartCollector>("startCollector"),
+                           InstanceMethod<&RegionWrap::StopCollector>("stopCollector"),
+                           InstanceMethod<&RegionWrap::SetThresholds>("setThresholds"),
                        });
   }
+
+  ~RegionWrap() { stop_collector(); }
 
   // new NativeRegion(path, create, { metricCapacity, valueCapacity, childrenCapacity, laneCount, mode })
   explicit RegionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RegionWrap>(info) {
@@ -111,7 +153,7 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
     options.lane_count = option(o, "laneCount", options.lane_count);
     options.mode = mode_t(option(o, "mode", options.mode));
     try {
-      region_ = Region::open(path, create, options);
+      region_ = std::shared_ptr<Region>(Region::open(path, create, options));
     } catch (const RegionException& e) {
       rethrow(env, e);
     }
@@ -146,6 +188,9 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
     o.Set("lanesHighWaterOffset", double(offsetof(RegionHeader, lanes_high_water)));
     o.Set("valueCount", r.value_count());
     o.Set("lockRepairs", h.lock_repairs);
+    o.Set("collectorPid", r.collector_pid());
+    o.Set("collectorTakeovers", h.collector_takeovers);
+    o.Set("collecting", bool(loop_));
     return o;
   }
 
@@ -266,7 +311,80 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
     return Napi::Number::New(env, int(r));
   }
 
+  // startCollector({ standby, tickMs }, onEvent(event)): runs the collector thread of this process.
+  Napi::Value StartCollector(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    region(env);  // throws when closed
+    if (loop_) return env.Undefined();
+    Napi::Object o = info[0].As<Napi::Object>();
+    bool standby = o.Get("standby").ToBoolean().Value();
+    int tick_ms = int(option(o, "tickMs", 250));
+    events_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "shmetrics collector", 0, 1);
+    events_.Unref(env);  // the collector never keeps a process alive by itself
+    Napi::ThreadSafeFunction events = events_;
+    auto sink = [events](CollectorEvent event) mutable {
+      auto* heap = new CollectorEvent(std::move(event));
+      napi_status status = events.NonBlockingCall(heap, [](Napi::Env env, Napi::Function callback, CollectorEvent* e) {
+        std::unique_ptr<CollectorEvent> owned(e);
+        if (env != nullptr && callback != nullptr) callback.Call({event_to_js(env, *owned)});
+      });
+      if (status != napi_ok) delete heap;
+    };
+    loop_ = std::make_unique<CollectionLoop>(region_, sink, tick_ms);
+    try {
+      loop_->start(standby);
+    } catch (const RegionException& e) {
+      loop_.reset();
+      events_.Release();
+      rethrow(env, e);
+    }
+    std::lock_guard<std::mutex> lock(live_loops_mutex);
+    live_loops.insert(loop_.get());
+    return env.Undefined();
+  }
+
+  Napi::Value StopCollector(const Napi::CallbackInfo& info) {
+    stop_collector();
+    return info.Env().Undefined();
+  }
+
+  void stop_collector() {
+    if (!loop_) return;
+    {
+      std::lock_guard<std::mutex> lock(live_loops_mutex);
+      live_loops.erase(loop_.get());
+    }
+    loop_->stop();
+    loop_.reset();
+    events_.Release();
+  }
+
+  // setThresholds([{ slot, valueIndex, metric, value, reset?, rateMs, alarm, msg }])
+  Napi::Value SetThresholds(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!loop_) throw Napi::Error::New(env, "thresholds need a collector: open the region with collect");
+    Napi::Array list = info[0].As<Napi::Array>();
+    std::vector<Threshold> thresholds;
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Object o = list.Get(i).As<Napi::Object>();
+      Threshold t;
+      t.slot = o.Get("slot").As<Napi::Number>().Uint32Value();
+      t.value_index = o.Get("valueIndex").As<Napi::Number>().Uint32Value();
+      t.metric = string_field(o, "metric");
+      t.value = bigint_value(o.Get("value"));
+      t.has_reset = o.Get("reset").IsBigInt();
+      if (t.has_reset) t.reset = bigint_value(o.Get("reset"));
+      t.rate_ms = o.Get("rateMs").As<Napi::Number>().Int64Value();
+      t.alarm = string_field(o, "alarm");
+      t.msg = string_field(o, "msg");
+      thresholds.push_back(std::move(t));
+    }
+    loop_->thresholds().set(std::move(thresholds));
+    return env.Undefined();
+  }
+
   Napi::Value Close(const Napi::CallbackInfo& info) {
+    stop_collector();
     region_.reset();  // gives the lane back; ArrayBuffers keep the mapping alive until they are collected
     return info.Env().Undefined();
   }
@@ -282,13 +400,33 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
     return env.Undefined();
   }
 
-  std::unique_ptr<Region> region_;
+  std::shared_ptr<Region> region_;
+  std::unique_ptr<CollectionLoop> loop_;
+  Napi::ThreadSafeFunction events_;
 };
+
+Napi::Value LoadLibrary(const Napi::CallbackInfo& info) {
+  try {
+    load_library(info[0].As<Napi::String>().Utf8Value());
+  } catch (const RegionException& e) {
+    rethrow(info.Env(), e);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value HasSymbol(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), find_symbol(info[0].As<Napi::String>().Utf8Value()) != nullptr);
+}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeRegion", RegionWrap::Init(env));
   exports.Set("layoutVersion", kLayoutVersion);
   exports.Set("maxNameBytes", uint32_t(kMaxNameBytes));
+  exports.Set("dlopen", Napi::Function::New<LoadLibrary>(env, "dlopen"));
+  exports.Set("hasSymbol", Napi::Function::New<HasSymbol>(env, "hasSymbol"));
+  env.AddCleanupHook(stop_live_loops);
+  static std::once_flag at_exit;
+  std::call_once(at_exit, [] { std::atexit(stop_live_loops); });
   return exports;
 }
 

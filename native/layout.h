@@ -31,6 +31,7 @@
 //     increments that race with it land after it, none is lost.
 //   * mul/div/set_max/set_min: CAS loop on base: b = base, s = sum(lanes), new = f(b + s),
 //     CAS(base, b, new - s). Two such operations never both win.
+//   * a collector-driven value is written only by the collector (API writes are refused): a plain store.
 //   * every 64-bit field read by another process is read and written with single aligned 8-byte
 //     accesses, so no reader ever sees half of an old value and half of a new one.
 //
@@ -51,8 +52,8 @@ namespace shmetrics {
 constexpr uint64_t kMagic = 0x43495254454D4853ULL;
 constexpr uint64_t kMagicSwapped = 0x53484D4554524943ULL;
 
-// Bumped on every incompatible change of this file.
-constexpr uint32_t kLayoutVersion = 1;
+// Bumped on every incompatible change of this file. 2: the collector lock and the js collector kind.
+constexpr uint32_t kLayoutVersion = 2;
 
 // Every section starts on a page boundary so that a section never shares a page (or a cache line) with
 // another one, and so that lanes of different writers never share a line.
@@ -105,8 +106,9 @@ enum Collector : uint8_t {
   kMultiplier = 6,
   kAdder = 7,
   kFunc = 8,
+  kJs = 9,  // a JavaScript function run by the process that defined the metric, not by the collector thread
 };
-constexpr uint8_t kCollectorCount = 9;
+constexpr uint8_t kCollectorCount = 10;
 
 enum MetaState : uint32_t {
   kFree = 0,
@@ -153,6 +155,13 @@ struct RegionHeader {
   uint32_t lock_repairs;      // how often a dead lock owner's half-done registration was repaired
 
   alignas(kCacheLine) pthread_mutex_t registration_lock;  // robust, process-shared; guards registration only
+
+  // Held by the thread that runs the collectors, for as long as it does: exactly one collector per region,
+  // and a standby blocked on it takes over the moment the holder dies (EOWNERDEAD).
+  alignas(kCacheLine) pthread_mutex_t collector_lock;
+  int32_t collector_pid;         // who holds collector_lock (diagnostic; 0 = nobody yet)
+  uint32_t collector_takeovers;  // how often a standby took over from a dead collector
+  int64_t collector_since_ms;    // when the current collector took the lock
 };
 static_assert(sizeof(RegionHeader) <= kPageBytes, "the header must fit in its page");
 

@@ -108,6 +108,7 @@ bool create_region_file(const std::string& path, const CreateOptions& options) {
   h->lanes_offset = g.lanes_offset;
   h->lane_stride = g.lane_stride;
   init_robust_mutex(&h->registration_lock);
+  init_robust_mutex(&h->collector_lock);
   auto* lanes = reinterpret_cast<LaneEntry*>(static_cast<uint8_t*>(base) + g.lane_table_offset);
   for (uint32_t l = 0; l < g.lane_count; l++) init_robust_mutex(&lanes[l].owner);
   __atomic_store_n(&h->magic, kMagic, __ATOMIC_RELEASE);
@@ -265,5 +266,32 @@ void Region::lock_registration() {
 }
 
 void Region::unlock_registration() { pthread_mutex_unlock(&header_->registration_lock); }
+
+Region::CollectorLock Region::lock_collector(int timeout_ms) {
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_nsec += long(timeout_ms % 1000) * 1000000L;
+  deadline.tv_sec += timeout_ms / 1000 + deadline.tv_nsec / 1000000000L;
+  deadline.tv_nsec %= 1000000000L;
+  int rc = timeout_ms > 0 ? pthread_mutex_timedlock(&header_->collector_lock, &deadline)
+                          : pthread_mutex_trylock(&header_->collector_lock);
+  CollectorLock result = CollectorLock::kAcquired;
+  if (rc == EOWNERDEAD) {
+    pthread_mutex_consistent(&header_->collector_lock);
+    // A previous holder that died; 0 means it was never held (a fresh region cannot report EOWNERDEAD).
+    header_->collector_takeovers++;
+    result = CollectorLock::kTookOver;
+  } else if (rc != 0) {
+    return CollectorLock::kBusy;
+  }
+  __atomic_store_n(&header_->collector_pid, int32_t(getpid()), __ATOMIC_RELEASE);
+  header_->collector_since_ms = now_unix_ms();
+  return result;
+}
+
+void Region::unlock_collector() {
+  __atomic_store_n(&header_->collector_pid, 0, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&header_->collector_lock);
+}
 
 }  // namespace shmetrics

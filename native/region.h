@@ -114,6 +114,15 @@ class Region {
   // Gives the lane back (values stay); further adds go to the shared base. Called by close().
   void release_lane();
 
+  // --- collector ownership (region.cc) ---
+  enum class CollectorLock { kAcquired, kTookOver, kBusy };
+  // Tries to become the region's collector, waiting up to timeout_ms. kTookOver: the previous holder died.
+  CollectorLock lock_collector(int timeout_ms);
+  void unlock_collector();
+  int32_t collector_pid() const { return __atomic_load_n(&header_->collector_pid, __ATOMIC_ACQUIRE); }
+  // A value's cell, for the collector's bookkeeping (last_collected_ms).
+  ValueCell& cell(uint32_t value) const { return cells()[value]; }
+
  private:
   Region(std::string path, std::shared_ptr<Mapping> mapping);
   void claim_lane();

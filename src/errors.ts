@@ -46,3 +46,17 @@ export class MetricConflictError extends ShmetricsError {}
 
 /** A write the metric refuses: through an alias, to a collector-driven metric, or an undefined result. */
 export class MetricWriteError extends ShmetricsError {}
+
+/** A `--metric-threshold` spec (or the object form of one) that cannot be accepted. */
+export class ThresholdSpecError extends ShmetricsError {
+  constructor(readonly spec: string, readonly detail: string, readonly key?: string) {
+    super(`invalid threshold spec ${JSON.stringify(spec)}: ${detail}`);
+  }
+}
+
+/** An `--alarm` spec (or the object form of one) that cannot be accepted, or a second alarm of the same name. */
+export class AlarmSpecError extends ShmetricsError {
+  constructor(readonly spec: string, readonly detail: string, readonly key?: string) {
+    super(`invalid alarm spec ${JSON.stringify(spec)}: ${detail}`);
+  }
+}

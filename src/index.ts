@@ -15,3 +15,13 @@ export {
   type MetricType,
 } from './spec/metric-spec';
 export * from './errors';
+export type { AlarmEvent } from './collect/collection';
+export type { DefineInput, MetricsEvents } from './metrics';
+export {
+  formatThresholdSpec,
+  normalizeThresholdDefinition,
+  parseThresholdSpec,
+  type ThresholdDefinition,
+  type ThresholdDefinitionInput,
+} from './spec/threshold-spec';
+export { parseAlarmSpec, type AlarmDefinition } from './alarms/alarm-spec';

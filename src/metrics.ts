@@ -1,6 +1,9 @@
-import { MetricConflictError, MetricSpecError, ShmetricsError, UnknownMetricError } from './errors';
+import { EventEmitter } from 'node:events';
+import { Collection, type AlarmEvent } from './collect/collection';
+import { JsCollectors, type JsCollectorFunction } from './collect/js-collectors';
+import { MetricConflictError, MetricSpecError, ShmetricsError, ThresholdSpecError, UnknownMetricError } from './errors';
 import { createMetric, type Metric, type MetricNumber } from './metric';
-import { callNative, translateNativeError, type NativeMeta, type NativeRegion } from './native';
+import { addon, callNative, translateNativeError, type NativeMeta, type NativeRegion } from './native';
 import { ClosedValues } from './region/closed-values';
 import { openRegion } from './region/open-region';
 import type { ValueStore } from './region/value-store';
@@ -14,6 +17,7 @@ import {
   type MetricDefinitionInput,
   type MetricType,
 } from './spec/metric-spec';
+import { normalizeThresholdDefinition, parseThresholdSpec, type ThresholdDefinitionInput } from './spec/threshold-spec';
 
 export interface OpenOptions {
   /** The region file. Default: `/dev/shm/shmetrics-<name>` when `name` is given, else $SHMETRICS_REGION. */
@@ -34,6 +38,28 @@ export interface OpenOptions {
    * inc/dec, a manual gauge for set/mul/div/setMax/setMin. Off by default, so a typo is an error.
    */
   autoCreate?: boolean;
+  /**
+   * Run the collectors and thresholds of this region in this process: `true` to be its collector (throws
+   * when another live process already is), `'standby'` to take over within a second when the collector
+   * dies. Off by default: a region needs exactly one collector, usually the master.
+   */
+  collect?: boolean | 'standby';
+  /** Identical messages from one alarm within this many seconds are dropped (default 3, as uWSGI). */
+  alarmFreq?: number;
+}
+
+/** `define()`'s object form, which may also take a JavaScript collector function. */
+export type DefineInput = Omit<MetricDefinitionInput, 'collector'> & {
+  collector?: MetricDefinitionInput['collector'] | JsCollectorFunction;
+};
+
+export interface MetricsEvents {
+  /** This process became the region's collector; `tookOver`: a previous collector had died. */
+  collecting: [info: { tookOver: boolean }];
+  /** A message from the collector (an unreadable file, a missing symbol...). Without a listener it goes to stderr. */
+  log: [message: string];
+  /** A threshold fired. */
+  alarm: [event: AlarmEvent];
 }
 
 /** A metric's definition as the region holds it. */
@@ -70,8 +96,10 @@ export function defaultRegionPath(name: string): string {
  * One process's view of a shared region. Every method is safe to call from any number of processes at
  * once; see README for the guarantees.
  */
-export class Metrics {
+export class Metrics extends EventEmitter<MetricsEvents> {
   private opened?: { native: NativeRegion; values: ValueStore; path: string };
+  private collection?: Collection;
+  private readonly jsCollectors = new JsCollectors((message) => this.log(message));
   private autoCreate = false;
   private readonly handles = new Map<string, Metric>();
   private catalog: MetricInfo[] = [];
@@ -90,7 +118,14 @@ export class Metrics {
     return new Metrics(resolve);
   }
 
-  private constructor(private readonly options: OpenOptions | (() => OpenOptions)) {}
+  private constructor(private readonly options: OpenOptions | (() => OpenOptions)) {
+    super();
+  }
+
+  /** Loads a shared library whose symbols func/ptr collectors name (uWSGI's --dlopen). Process-wide. */
+  static dlopen(path: string): void {
+    callNative(path, () => addon.dlopen(path));
+  }
 
   private region(): { native: NativeRegion; values: ValueStore; path: string } {
     if (this.opened) return this.opened;
@@ -106,6 +141,17 @@ export class Metrics {
     });
     this.opened = { native, values, path };
     this.autoCreate = options.autoCreate === true;
+    if (options.collect) {
+      const collection = new Collection(native, this.collectionListener(), { alarmFreqSeconds: options.alarmFreq });
+      try {
+        callNative(path, () => collection.start(options.collect === 'standby'));
+      } catch (error) {
+        native.close();
+        this.opened = undefined;
+        throw error;
+      }
+      this.collection = collection;
+    }
     return this.opened;
   }
 
@@ -129,8 +175,22 @@ export class Metrics {
    * Defines a metric from a `--metric` spec string or its object form, or returns the one already
    * defined under that name when the definitions agree. Any process may define at any time.
    */
-  define(spec: string | MetricDefinitionInput): Metric {
-    const def = typeof spec === 'string' ? parseMetricSpec(spec) : normalizeMetricDefinition(spec);
+  define(spec: string | DefineInput): Metric {
+    const fn = typeof spec === 'object' && typeof spec.collector === 'function' ? spec.collector : undefined;
+    const def =
+      typeof spec === 'string'
+        ? parseMetricSpec(spec)
+        : normalizeMetricDefinition({ ...spec, collector: fn ? 'manual' : (spec.collector as MetricDefinitionInput['collector']) });
+    if (fn) {
+      if (def.type === 'alias') throw new MetricSpecError(formatMetricSpec(def), 'an alias cannot have a collector function', 'collector');
+      def.collector = 'js';
+    }
+    if ((def.collector === 'func' || def.collector === 'ptr') && !addon.hasSymbol(def.arg1!))
+      throw new MetricSpecError(
+        formatMetricSpec(def),
+        `collector=${def.collector}: symbol "${def.arg1}" is not loaded in this process (load its library first: --dlopen LIB or Metrics.dlopen(LIB))`,
+        'arg1',
+      );
     const { native, path } = this.region();
     let defined: { slot: number; created: boolean };
     try {
@@ -147,8 +207,50 @@ export class Metrics {
       throw translateNativeError(error, path);
     }
     const { slot, created } = defined;
-    if (!created) assertSameDefinition(def, this.infoAt(slot));
-    return this.handleAt(slot);
+    const info = this.infoAt(slot);
+    if (!created) assertSameDefinition(def, info);
+    const handle = this.handleAt(slot);
+    if (fn) this.jsCollectors.add(def.name, fn, def.freq, def.initialValue, this.region().values, info.valueIndex);
+    return handle;
+  }
+
+  /**
+   * Adds a threshold (uWSGI's --metric-threshold): when the metric's value is >= `value` at its collection,
+   * it is set to `reset` (if given) and `alarm` (if given) fires, at most once per `rate` seconds; the
+   * 'alarm' event is emitted either way. Needs this process to collect (the `collect` option).
+   */
+  threshold(spec: string | ThresholdDefinitionInput): void {
+    const def = typeof spec === 'string' ? parseThresholdSpec(spec) : normalizeThresholdDefinition(spec);
+    const { native } = this.region();
+    if (!this.collection)
+      throw new ThresholdSpecError(
+        typeof spec === 'string' ? spec : JSON.stringify(def, (_, v) => (typeof v === 'bigint' ? String(v) : v)),
+        'thresholds are checked by the collecting process: open the region with collect: true (or "standby")',
+      );
+    const slot = native.lookup(def.key);
+    if (slot < 0) throw new ThresholdSpecError(typeof spec === 'string' ? spec : def.key, `unknown metric "${def.key}"`, 'key');
+    this.collection.addThreshold(def, { slot, valueIndex: this.infoAt(slot).valueIndex });
+  }
+
+  /** Defines an alarm (uWSGI's --alarm "NAME PLUGIN:ARGS"): plugins `log` and `cmd`. Needs `collect`. */
+  alarm(spec: string): void {
+    this.region();
+    if (!this.collection)
+      throw new ShmetricsError(`alarm ${JSON.stringify(spec)}: alarms run in the collecting process: open the region with collect`);
+    this.collection.addAlarm(spec);
+  }
+
+  private collectionListener() {
+    return {
+      collecting: (tookOver: boolean) => this.emit('collecting', { tookOver }),
+      log: (message: string) => this.log(message),
+      alarm: (event: AlarmEvent) => this.emit('alarm', event),
+    };
+  }
+
+  private log(message: string): void {
+    if (this.listenerCount('log') > 0) this.emit('log', message);
+    else process.stderr.write(`shmetrics: ${message}\n`);
   }
 
   /** The counter `name`, defined as a manual counter if it does not exist yet. */
@@ -230,6 +332,9 @@ export class Metrics {
   /** Detaches: gives this process's lane back (its numbers stay in the region). */
   close(): void {
     if (!this.opened) return;
+    this.jsCollectors.close();
+    void this.collection?.stop();
+    this.collection = undefined;
     const closed = new ClosedValues(this.opened.path);
     for (const handle of this.handles.values()) handle.detach(closed);
     this.opened.native.close();

@@ -26,6 +26,11 @@ export interface NativeRegionInfo {
   lanesHighWaterOffset: number;
   valueCount: number;
   lockRepairs: number;
+  /** The process collecting this region, 0 when none. */
+  collectorPid: number;
+  collectorTakeovers: number;
+  /** Whether this instance runs a collector thread (as the collector or as a standby). */
+  collecting: boolean;
 }
 
 /** What native define() takes: a validated definition, with type and collector as their numeric codes. */
@@ -60,6 +65,22 @@ export interface CreateOptions {
   mode?: number;
 }
 
+export type NativeCollectorEvent =
+  | { type: 'collecting'; tookOver: boolean }
+  | { type: 'log'; message: string }
+  | { type: 'alarm'; alarm: string; metric: string; value: bigint; threshold: bigint; msg: string };
+
+export interface NativeThreshold {
+  slot: number;
+  valueIndex: number;
+  metric: string;
+  value: bigint;
+  reset?: bigint;
+  rateMs: number;
+  alarm: string;
+  msg: string;
+}
+
 export interface NativeRegion {
   info(): NativeRegionInfo;
   buffer(): ArrayBuffer;
@@ -75,12 +96,18 @@ export interface NativeRegion {
   update(value: number, op: UpdateOp, operand: bigint): UpdateResult;
   close(): void;
   holdRegistrationLockForTest(partialName?: string): void;
+  startCollector(options: { standby: boolean; tickMs?: number }, onEvent: (event: NativeCollectorEvent) => void): void;
+  stopCollector(): void;
+  setThresholds(thresholds: NativeThreshold[]): void;
 }
 
 interface Addon {
   NativeRegion: new (path: string, create: boolean, options: CreateOptions) => NativeRegion;
   layoutVersion: number;
   maxNameBytes: number;
+  /** Loads a shared library for func/ptr collectors (RTLD_NOW | RTLD_GLOBAL). */
+  dlopen(path: string): void;
+  hasSymbol(name: string): boolean;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

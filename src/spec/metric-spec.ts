@@ -10,7 +10,8 @@ import { formatKeyval, KeyvalItem, parseKeyval } from './keyval';
 export const METRIC_TYPES = ['counter', 'gauge', 'absolute', 'alias'] as const;
 export type MetricType = (typeof METRIC_TYPES)[number];
 
-export const COLLECTORS = ['manual', 'ptr', 'file', 'sum', 'avg', 'accumulator', 'multiplier', 'adder', 'func'] as const;
+/** Index = the collector's code in the region (native/layout.h). `js` is only made by define() with a function. */
+export const COLLECTORS = ['manual', 'ptr', 'file', 'sum', 'avg', 'accumulator', 'multiplier', 'adder', 'func', 'js'] as const;
 export type CollectorName = (typeof COLLECTORS)[number];
 
 /** Must match native/layout.h. */
@@ -254,6 +255,8 @@ function definitionFromItems(spec: string, items: readonly KeyvalItem[]): Metric
         break;
       case 'collector':
         def.collector = oneOf(key, text, COLLECTORS);
+        if (def.collector === 'js')
+          fail('collector "js" runs a JavaScript function: define it through the API, define({ name, collector: () => value })', key);
         break;
       case 'freq':
         if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > MAX_FREQ_SECONDS) {
