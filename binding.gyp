@@ -8,6 +8,8 @@
         "native/registry.cc",
         "native/values.cc",
         "native/symbols.cc",
+        "native/text_files.cc",
+        "native/text_files_wrap.cc",
         "native/thresholds.cc",
         "native/collection_loop.cc",
         "native/collectors/make_collector.cc",

@@ -418,8 +418,11 @@ Napi::Value HasSymbol(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), find_symbol(info[0].As<Napi::String>().Utf8Value()) != nullptr);
 }
 
+Napi::Function InitTextFiles(Napi::Env env);  // text_files_wrap.cc
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeRegion", RegionWrap::Init(env));
+  exports.Set("NativeTextFiles", InitTextFiles(env));
   exports.Set("layoutVersion", kLayoutVersion);
   exports.Set("maxNameBytes", uint32_t(kMaxNameBytes));
   exports.Set("dlopen", Napi::Function::New<LoadLibrary>(env, "dlopen"));

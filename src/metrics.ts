@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Collection, type AlarmEvent } from './collect/collection';
 import { JsCollectors, type JsCollectorFunction } from './collect/js-collectors';
-import { MetricConflictError, MetricSpecError, ShmetricsError, ThresholdSpecError, UnknownMetricError } from './errors';
+import { MetricConflictError, MetricSpecError, MetricWriteError, ShmetricsError, ThresholdSpecError, UnknownMetricError } from './errors';
 import { createMetric, type Metric, type MetricNumber } from './metric';
 import { addon, callNative, translateNativeError, type NativeMeta, type NativeRegion } from './native';
 import { ClosedValues } from './region/closed-values';
@@ -311,6 +311,19 @@ export class Metrics extends EventEmitter<MetricsEvents> {
 
   setMin(name: string, x: MetricNumber): void {
     (this.handles.get(name) ?? this.resolve(name, 'gauge')).setMin(x);
+  }
+
+  /**
+   * Sets a metric to a saved value whatever drives it (an accumulator, too): for restoring state, as
+   * --metrics-dir-restore does. Everything else should use the handles, which refuse to write what a
+   * collector computes.
+   */
+  restoreValue(name: string, value: bigint): void {
+    const { values } = this.region();
+    const info = this.list().find((m) => m.name === name);
+    if (!info) throw new UnknownMetricError(name);
+    if (info.type === 'alias') throw new MetricWriteError(`restoreValue: "${name}" is an alias`);
+    values.setBigInt(info.valueIndex, BigInt.asIntN(64, value));
   }
 
   /** Every metric's definition, in registration order. */

@@ -101,8 +101,16 @@ export interface NativeRegion {
   setThresholds(thresholds: NativeThreshold[]): void;
 }
 
+/** One-line text files that readers may cat at any moment (native/text_files.h). */
+export interface NativeTextFiles {
+  write(name: string, text: string): void;
+  remove(name: string): void;
+  close(): void;
+}
+
 interface Addon {
   NativeRegion: new (path: string, create: boolean, options: CreateOptions) => NativeRegion;
+  NativeTextFiles: new (dir: string, mode: number) => NativeTextFiles;
   layoutVersion: number;
   maxNameBytes: number;
   /** Loads a shared library for func/ptr collectors (RTLD_NOW | RTLD_GLOBAL). */

@@ -69,9 +69,9 @@ export function startNode(script: string, args: string[] = [], env: NodeJS.Proce
   };
 }
 
-/** Runs a worker script to completion and fails loudly when it did not exit 0. */
+/** Runs a worker script (a name under test/multiprocess/workers, or a path) to completion; fails loudly unless it exits 0. */
 export async function runWorker(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const result = await startNode(path.join(WORKERS, name), args, env).done;
+  const result = await startNode(path.resolve(WORKERS, name), args, env).done;
   if (result.code !== 0) throw new Error(`${name} ${args.join(' ')} exited ${result.code ?? result.signal}: ${result.stderr}`);
   return result.stdout;
 }
