@@ -301,7 +301,53 @@ const variants = {
     },
     teardown: (s) => closeShm(s.b, s.a),
   },
+
+  'shm-metrics-dir-1000': {
+    title: `metrics-dir flush, 1,000 of ${SNAPSHOT_METRICS.toLocaleString('en-US')} metrics changed (tmpfs)`,
+    unit: 'ms',
+    ops: 300,
+    warmup: 20,
+    setup: () => setupMetricsDir(),
+    loop: function metricsDirFlushChanged(s, n) {
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < 1000; j++) s.handles[j * 10].inc();
+        s.written[0] += s.view.flush();
+      }
+    },
+    check: (s, total) => equal('files written', s.written[0], 1000 * total),
+    teardown: teardownMetricsDir,
+  },
+
+  'shm-metrics-dir-0': {
+    title: `metrics-dir flush, nothing of ${SNAPSHOT_METRICS.toLocaleString('en-US')} metrics changed`,
+    unit: 'ms',
+    ops: 300,
+    warmup: 20,
+    setup: () => setupMetricsDir(),
+    loop: function metricsDirFlushUnchanged(s, n) {
+      for (let i = 0; i < n; i++) s.written[0] += s.view.flush();
+    },
+    check: (s) => equal('files written', s.written[0], 0),
+    teardown: teardownMetricsDir,
+  },
 };
+
+/** A region of SNAPSHOT_METRICS counters viewed as a metrics-dir under /dev/shm, all files written once. */
+function setupMetricsDir() {
+  const r = openShm('mdir', { capacity: SNAPSHOT_METRICS, valueCapacity: SNAPSHOT_METRICS });
+  const handles = [];
+  for (let j = 0; j < SNAPSHOT_METRICS; j++) handles.push(r.m.counter(`bench.dir.${j}`));
+  const dir = `${r.path}.d`;
+  const { MetricsDirView } = require('../dist/metrics-dir/metrics-dir-view');
+  const view = new MetricsDirView(r.m, { dir });
+  view.flush();
+  return { r, dir, view, handles, written: accumulator() };
+}
+
+function teardownMetricsDir(s) {
+  closeShm(s.r);
+  fs.rmSync(s.dir, { recursive: true, force: true });
+}
 
 /** A region of SNAPSHOT_METRICS counters; counter j is j + 1, written as j from lane A and 1 from lane B. */
 function setupTenThousand() {
