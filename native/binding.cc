@@ -326,7 +326,16 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
       auto* heap = new CollectorEvent(std::move(event));
       napi_status status = events.NonBlockingCall(heap, [](Napi::Env env, Napi::Function callback, CollectorEvent* e) {
         std::unique_ptr<CollectorEvent> owned(e);
-        if (env != nullptr && callback != nullptr) callback.Call({event_to_js(env, *owned)});
+        if (env == nullptr || callback == nullptr) return;
+        // No JavaScript frame is below this call, so an exception must not escape into C++: a listener's
+        // error becomes an uncaught exception, as from any event listener; a call refused because the
+        // environment is going away at exit is dropped.
+        try {
+          callback.Call({event_to_js(env, *owned)});
+        } catch (const Napi::Error& error) {
+          Napi::Value value = error.Value();
+          if (!value.IsEmpty() && !value.IsUndefined()) napi_fatal_exception(env, value);
+        }
       });
       if (status != napi_ok) delete heap;
     };

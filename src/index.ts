@@ -1,4 +1,17 @@
-export { Metrics, MetricsSnapshot, defaultRegionPath, type MetricInfo, type OpenOptions } from './metrics';
+/**
+ * shmetrics: shared-memory metrics for Node.js processes. Everything a user imports comes from here.
+ */
+import { startWorkerRuntime } from './worker-runtime';
+
+export {
+  Metrics,
+  MetricsSnapshot,
+  defaultRegionPath,
+  type DefineInput,
+  type MetricInfo,
+  type MetricsEvents,
+  type OpenOptions,
+} from './metrics';
 export { Metric, type MetricNumber } from './metric';
 export { metrics } from './default-instance';
 export {
@@ -14,9 +27,6 @@ export {
   type MetricDefinitionInput,
   type MetricType,
 } from './spec/metric-spec';
-export * from './errors';
-export type { AlarmEvent } from './collect/collection';
-export type { DefineInput, MetricsEvents } from './metrics';
 export {
   formatThresholdSpec,
   normalizeThresholdDefinition,
@@ -25,3 +35,9 @@ export {
   type ThresholdDefinitionInput,
 } from './spec/threshold-spec';
 export { parseAlarmSpec, type AlarmDefinition } from './alarms/alarm-spec';
+export type { AlarmEvent } from './collect/collection';
+export { instrument, registerBuiltins, startWorkerReporter, type InstrumentOptions } from './builtins';
+export * from './errors';
+
+// In a worker the master started, report its built-in figures and follow the master's lifetime.
+startWorkerRuntime();

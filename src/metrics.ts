@@ -17,7 +17,7 @@ import {
   type MetricDefinitionInput,
   type MetricType,
 } from './spec/metric-spec';
-import { normalizeThresholdDefinition, parseThresholdSpec, type ThresholdDefinitionInput } from './spec/threshold-spec';
+import { formatThresholdSpec, normalizeThresholdDefinition, parseThresholdSpec, type ThresholdDefinitionInput } from './spec/threshold-spec';
 
 export interface OpenOptions {
   /** The region file. Default: `/dev/shm/shmetrics-<name>` when `name` is given, else $SHMETRICS_REGION. */
@@ -228,7 +228,7 @@ export class Metrics extends EventEmitter<MetricsEvents> {
         'thresholds are checked by the collecting process: open the region with collect: true (or "standby")',
       );
     const slot = native.lookup(def.key);
-    if (slot < 0) throw new ThresholdSpecError(typeof spec === 'string' ? spec : def.key, `unknown metric "${def.key}"`, 'key');
+    if (slot < 0) throw new ThresholdSpecError(formatThresholdSpec(def), `unknown metric "${def.key}"`, 'key');
     this.collection.addThreshold(def, { slot, valueIndex: this.infoAt(slot).valueIndex });
   }
 

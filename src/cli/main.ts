@@ -13,6 +13,8 @@ import { UnknownMetricError } from '../errors';
 import { Metrics } from '../metrics';
 import { hasFlag, optionValue, parseArgs, UsageError, type OptionSpec, type ParsedArgs } from './args';
 import { COMMANDS, type Command, type CommandContext } from './commands';
+import { MASTER_ARG_SPECS, MASTER_OPTIONS, resolveMasterConfig } from '../master/options';
+import { runMaster } from '../master/master';
 
 export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
   { name: 'region', value: 'PATH', help: 'the region file (default: $SHMETRICS_REGION); this tool never creates one' },
@@ -80,6 +82,35 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
   }
 }
 
+/**
+ * `shmetrics [options] [-- program args...]` is the master: a command line with a master-only option or a
+ * `--` before any command word. Anything else is a command (`shmetrics get x`), so that a mistyped
+ * command is reported as such.
+ */
+export function isMasterInvocation(argv: readonly string[]): boolean {
+  const specs = [...ALL_OPTIONS, ...MASTER_ARG_SPECS];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') return true;
+    if (!arg.startsWith('-')) return false;
+    const word = arg.replace(/^--?/, '').split('=')[0];
+    if (!ALL_OPTIONS.some((s) => s.name === word) && MASTER_ARG_SPECS.some((s) => s.name === word)) return true;
+    if (!arg.includes('=') && specs.find((s) => s.name === word || s.short === word)?.value !== undefined) i++;
+  }
+  return false;
+}
+
+/** Runs the master until it is stopped; resolves with the exit status (2 for any error before it starts). */
+export async function masterMain(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  try {
+    const config = resolveMasterConfig(argv, io.env);
+    return await runMaster(config);
+  } catch (error) {
+    io.err(`shmetrics: ${describeError(error, undefined)}\n`);
+    return EXIT_ERROR;
+  }
+}
+
 /** The arity and the options of one invocation, checked before the command runs. */
 function checkInvocation(command: Command, params: readonly string[], args: ParsedArgs): void {
   const required = command.params.filter((p) => !p.startsWith('[')).length;
@@ -116,10 +147,27 @@ function usage(): string {
   const options = table(
     ALL_OPTIONS.map((o) => [[o.short && `-${o.short}`, `--${o.name}${o.value ? ` ${o.value}` : ''}`].filter(Boolean).join(', '), o.help]),
   );
+  const master = table(
+    MASTER_OPTIONS.map((o) => [
+      `--${o.name}${o.value ? ` ${o.value}` : ''}`,
+      o.also ? `${o.help} (also ${o.also.map((a) => `--${a}`).join(', ')})` : o.help,
+    ]),
+  );
   return [
-    'Usage: shmetrics <command> [arguments] [--region PATH]',
+    'Usage: shmetrics [master options] [-- program [args...]]',
+    '       shmetrics <command> [arguments] [--region PATH]',
     '',
-    'Reads and updates the metrics of a shmetrics region (a file, usually under /dev/shm).',
+    'The master creates a region, collects it, keeps the metrics-dir, and runs the program in N workers',
+    '(SHMETRICS_REGION and SHMETRICS_WORKER_ID set for each), restarting any that dies. Without a program',
+    'it is a metrics daemon. SIGTERM/SIGINT stop it gracefully; SIGHUP restarts the workers, keeping every',
+    'metric. Options also come from SHMETRICS_<OPTION> variables (SHMETRICS_METRICS_DIR=...; one value per',
+    'line for repeatable ones) and from --ini FILE; the command line wins over the environment, which wins',
+    'over the ini file; repeatable options collect the values of all three.',
+    '',
+    'Master options:',
+    ...master,
+    '',
+    'The commands read and update the metrics of a region (a file, usually under /dev/shm).',
     '',
     'Commands:',
     ...commands,
@@ -146,5 +194,7 @@ if (require.main === module) {
     if (error.code !== 'EPIPE') throw error;
     process.exit(0);
   });
-  process.exitCode = main(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (isMasterInvocation(argv)) void masterMain(argv).then((code) => (process.exitCode = code));
+  else process.exitCode = main(argv);
 }

@@ -1,127 +1,87 @@
 /**
- * `npm start`: three worker processes count requests in one region of their own, with no IPC for the
- * numbers; this process shows the region once a second with the table `shmetrics ls` prints. Runs for
- * $SHMETRICS_DEMO_SECONDS (default 10) or until Ctrl-C, then checks that no increment was lost and
- * removes the region.
+ * `npm start`: the main job on embedded defaults. A master with 2 demo HTTP workers (instrumented, loading
+ * themselves), the built-in metrics (system.* read from /proc/loadavg, /proc/meminfo, /proc/stat by file
+ * collectors), and the metrics-dir in ./metrics-dir, restored at the next start. It prints what to try,
+ * then runs until Ctrl-C, or for $SHMETRICS_DEMO_SECONDS.
  */
 
-import { fork } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { formatMetricTable } from '../cli/format';
 import { Metrics } from '../metrics';
+import { runMaster } from '../master/master';
+import { resolveMasterConfig } from '../master/options';
 
-const WORKER_IDS = [1, 2, 3];
-/** A worker stops within one of its sleeps (at most 10 ms); this is only a guard against a hung one. */
-const STOP_TIMEOUT_MS = 5_000;
+/** $SHMETRICS_DEMO_NAME lets a test run a demo beside a person's; the region is /dev/shm/shmetrics-<name>. */
+const REGION = process.env.SHMETRICS_DEMO_NAME || 'demo';
+const STATUS_EVERY_MS = 5000;
 
-function demoSeconds(): number {
-  const text = process.env.SHMETRICS_DEMO_SECONDS ?? '10';
-  const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new Error(`SHMETRICS_DEMO_SECONDS ${JSON.stringify(text)} must be a positive number of seconds`);
-  }
-  return seconds;
+function demoArgs(): string[] {
+  return [
+    '--name', REGION,
+    '--processes', '2',
+    '--metrics-dir', path.resolve('metrics-dir'),
+    '--metrics-dir-restore',
+    '--metric', 'name=loadavg,type=gauge,collector=file,arg1=/proc/loadavg,arg2n=100',
+    '--metric', 'name=demo.requests,collector=sum,children=worker.1.requests;worker.2.requests',
+    '--', process.execPath, path.join(__dirname, 'http-worker.js'),
+  ];
 }
 
-interface Worker {
-  readonly id: number;
-  /** Asks the worker to finish its current request and exit; resolves once it has. */
-  stop(): Promise<void>;
+function seconds(): number | undefined {
+  const text = process.env.SHMETRICS_DEMO_SECONDS;
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`SHMETRICS_DEMO_SECONDS ${JSON.stringify(text)} must be a positive number`);
+  return value;
 }
 
-/** Forks a worker on the region; `onFailure` is told if it exits before being asked to, or not with 0. */
-function startWorker(id: number, regionPath: string, onFailure: (why: string) => void): Worker {
-  const child = fork(path.join(__dirname, 'worker.js'), [], {
-    env: { ...process.env, SHMETRICS_REGION: regionPath, SHMETRICS_WORKER_ID: String(id) },
-  });
-  let stopping = false;
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', (code, signal) => {
-      if (!stopping || code !== 0) onFailure(`worker ${id} exited with ${code ?? signal}`);
-      resolve();
-    }),
-  );
-  return {
-    id,
-    async stop() {
-      stopping = true;
-      if (child.connected) child.send('stop');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-async function runDemo(): Promise<number> {
-  const seconds = demoSeconds();
-  const regionPath = `/dev/shm/shmetrics-demo-${process.pid}`;
+async function main(): Promise<void> {
+  const duration = seconds();
+  const args = demoArgs();
+  const config = resolveMasterConfig(args, {});
   const cli = path.relative(process.cwd(), path.join(__dirname, '..', 'cli', 'main.js'));
-  const stop = new AbortController();
-  let failure: string | undefined;
-  const onSignal = (): void => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const metrics = Metrics.open({ path: regionPath, create: true });
-  try {
-    // Defined before the workers start (they would define them too) so that the table's order is fixed.
-    metrics.counter('requests');
-    for (const id of WORKER_IDS) {
-      metrics.counter(`worker.${id}.requests`);
-      metrics.gauge(`worker.${id}.heap_used`);
-    }
-    const workers = WORKER_IDS.map((id) =>
-      startWorker(id, regionPath, (why) => {
-        failure ??= why;
-        stop.abort();
-      }),
+  const shown = args.map((a) => (/[\s;]/.test(a) ? `'${a}'` : a)).join(' ');
+  console.log(`shmetrics demo: the same as  node ${cli} ${shown}\n`);
+  const running = runMaster(config);
+
+  const viewer = Metrics.open({ path: config.region!, create: false });
+  const ports = await waitForPorts(viewer);
+  console.log(
+    [
+      `2 workers serve ${ports.map((p) => `http://127.0.0.1:${p}/`).join(' and ')}, loading themselves with requests.`,
+      'Try, from another terminal:',
+      `  cat metrics-dir/loadavg metrics-dir/system.load1 metrics-dir/worker.1.requests`,
+      `  node ${cli} ls --region ${config.region} worker.1`,
+      `  curl http://127.0.0.1:${ports[0]}/ ; curl http://127.0.0.1:${ports[0]}/fail`,
+      `Ctrl-C stops it; the next npm start resumes the counts from metrics-dir/.`,
+      '',
+    ].join('\n'),
+  );
+  const status = setInterval(() => {
+    const get = (name: string) => viewer.get(name);
+    console.log(
+      `requests: worker 1 ${get('worker.1.requests')}, worker 2 ${get('worker.2.requests')} ` +
+        `(demo.requests, their sum collected each second: ${get('demo.requests')}); ` +
+        `failed ${get('worker.1.failed_requests') + get('worker.2.failed_requests')}; ` +
+        `avg response ${get('core.avg_response_time')} µs; load ${(get('system.load1') / 100).toFixed(2)}`,
     );
+  }, STATUS_EVERY_MS);
+  status.unref();
+  if (duration !== undefined) setTimeout(() => process.kill(process.pid, 'SIGTERM'), duration * 1000).unref();
 
-    const startedAt = Date.now();
-    const deadline = startedAt + seconds * 1000;
-    while (!stop.signal.aborted && Date.now() < deadline) {
-      await sleep(Math.min(1000, deadline - Date.now()), undefined, { signal: stop.signal }).catch(() => undefined);
-      if (process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
-      const elapsed = ((Date.now() - startedAt) / 1000).toFixed(0);
-      console.log(`shmetrics demo: ${WORKER_IDS.length} worker processes updating ${regionPath} (${elapsed}s of ${seconds}s; Ctrl-C stops)`);
-      console.log('Inspect it from another terminal:');
-      console.log(`  node ${cli} ls --region ${regionPath}`);
-      console.log('');
-      for (const line of formatMetricTable(metrics.snapshot())) console.log(line);
-      console.log('');
-    }
+  process.exitCode = await running;
+  clearInterval(status);
+  viewer.close();
+}
 
-    await Promise.all(workers.map((worker) => worker.stop()));
-    if (failure) {
-      console.error(`shmetrics demo: ${failure}`);
-      return 1;
-    }
-    console.log(`Stopped the ${workers.length} workers.`);
-    const total = metrics.getBigInt('requests');
-    const parts = WORKER_IDS.map((id) => metrics.getBigInt(`worker.${id}.requests`));
-    const sum = parts.reduce((a, b) => a + b, 0n);
-    const terms = WORKER_IDS.map((id, i) => `${parts[i]} (worker.${id}.requests)`).join(' + ');
-    if (total !== sum) {
-      console.error(`shmetrics demo: requests = ${total}, but ${terms} = ${sum}`);
-      return 1;
-    }
-    console.log(`requests = ${total} = ${terms}: every increment of every process counted once`);
-    return 0;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    metrics.close();
-    fs.rmSync(regionPath, { force: true });
-    console.log(`Removed ${regionPath}.`);
+async function waitForPorts(viewer: Metrics): Promise<number[]> {
+  const names = ['demo.worker.1.port', 'demo.worker.2.port'];
+  for (;;) {
+    if (names.every((n) => viewer.has(n) && viewer.get(n) > 0)) return names.map((n) => viewer.get(n));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-runDemo().then(
-  (code) => (process.exitCode = code),
-  (error: Error) => {
-    console.error(`shmetrics demo: ${error.message}`);
-    process.exitCode = 1;
-  },
-);
+main().catch((error: Error) => {
+  process.stderr.write(`shmetrics demo: ${error.message}\n`);
+  process.exit(2);
+});

@@ -3,11 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src';
-import { ROOT, startNode } from '../helpers/processes';
+import { ROOT } from '../helpers/processes';
 import { tempDir, tempRegionPath } from '../helpers/regions';
 
 const CLI = path.join(ROOT, 'dist/cli/main.js');
-const DEMO = path.join(ROOT, 'dist/demo/main.js');
 const INT64_MAX = 2n ** 63n - 1n;
 
 interface CliResult {
@@ -247,7 +246,7 @@ describe('errors: exit 2 and one line "shmetrics: <message>" on stderr, never a 
   const cases: [string, (file: string) => string[], RegExp][] = [
     ['no command', () => [], /no command given/],
     ['an unknown command', (f) => ['frobnicate', '--region', f], /unknown command "frobnicate"/],
-    ['an unknown option', (f) => ['--metric', 'x', '--region', f], /unknown option --metric/],
+    ['an unknown option', (f) => ['--frobnicate', 'x', '--region', f], /unknown option --frobnicate/],
     ['an unknown short option, with how to pass a name starting with -', (f) => ['get', '-x', '--region', f], /unknown option -x \(see shmetrics --help; an argument starting with - goes after --: -- -x\)/],
     ['an option of another command', (f) => ['get', 'c', '--json', '--region', f], /option --json does not apply to get/],
     ['a value given to a flag', (f) => ['ls', '--json=yes', '--region', f], /option --json takes no value/],
@@ -282,32 +281,4 @@ describe('errors: exit 2 and one line "shmetrics: <message>" on stderr, never a 
     fs.writeFileSync(junk, 'not a region at all');
     expect(fails(['ls', '--region', junk])).toMatch(new RegExp(`^shmetrics: ${junk}: not a shmetrics region`));
   });
-});
-
-describe('npm start demo', () => {
-  it('runs 3 workers for SHMETRICS_DEMO_SECONDS, can be inspected meanwhile, checks the total, removes its region, exits 0', async () => {
-    const demo = startNode(DEMO, [], { SHMETRICS_DEMO_SECONDS: '2' });
-    const inspectLine = await demo.waitForLine((line) => / ls --region /.test(line));
-    const [, cli, demoRegion] = /^ {2}node (\S+) ls --region (\S+)$/.exec(inspectLine)!;
-    expect(path.resolve(cli)).toBe(CLI);
-    expect(demoRegion).toMatch(/^\/dev\/shm\/shmetrics-demo-\d+$/);
-    // The command the demo prints works from another process while it runs.
-    const live = ok(['ls', 'requests', '--region', demoRegion]);
-    expect(live).toMatch(/^NAME +TYPE +VALUE\nrequests +counter +\d+\n$/);
-
-    const result = await demo.done;
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^NAME +TYPE +VALUE$/m);
-    for (const id of [1, 2, 3]) {
-      expect(result.stdout).toMatch(new RegExp(`^worker\\.${id}\\.requests +counter +\\d+$`, 'm'));
-      expect(result.stdout).toMatch(new RegExp(`^worker\\.${id}\\.heap_used +gauge +\\d+$`, 'm'));
-    }
-    const [, total, a, b, c] = /^requests = (\d+) = (\d+) \(worker\.1\.requests\) \+ (\d+) \(worker\.2\.requests\) \+ (\d+) \(worker\.3\.requests\)/m.exec(
-      result.stdout,
-    )!;
-    expect(Number(total)).toBeGreaterThan(0);
-    expect(Number(total)).toBe(Number(a) + Number(b) + Number(c));
-    expect(fs.existsSync(demoRegion)).toBe(false);
-  }, 30_000);
 });

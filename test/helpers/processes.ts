@@ -19,8 +19,9 @@ export interface Running {
 }
 
 /** Starts `node <script> ...args` as a separate process (not forked from this one's mapping). */
-export function startNode(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Running {
+export function startNode(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, options: { cwd?: string } = {}): Running {
   const child = spawn(process.execPath, [script, ...args], {
+    cwd: options.cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
