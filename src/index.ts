@@ -36,6 +36,8 @@ export {
 } from './spec/threshold-spec';
 export { parseAlarmSpec, type AlarmDefinition } from './alarms/alarm-spec';
 export type { AlarmEvent } from './collect/collection';
+export { MetricsDirView, type MetricsDirOptions } from './metrics-dir/metrics-dir-view';
+export { restoreFromMetricsDir, type RestoreReport } from './metrics-dir/restore';
 export { instrument, registerBuiltins, startWorkerReporter, type InstrumentOptions } from './builtins';
 export * from './errors';
 
