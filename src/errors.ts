@@ -60,3 +60,10 @@ export class AlarmSpecError extends ShmetricsError {
     super(`invalid alarm spec ${JSON.stringify(spec)}: ${detail}`);
   }
 }
+
+/** A `--stats-push NAME:ARGS` spec (or its API form) that cannot be accepted. */
+export class PushSpecError extends ShmetricsError {
+  constructor(readonly spec: string, readonly detail: string) {
+    super(`invalid stats pusher ${JSON.stringify(spec)}: ${detail}`);
+  }
+}
