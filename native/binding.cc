@@ -45,6 +45,7 @@ int64_t bigint_value(const Napi::Value& v) {
   return v.As<Napi::BigInt>().Int64Value(&lossless);
 }
 
+
 // A safe-integer Number (no BigInt to allocate on the common path) or a BigInt.
 int64_t integer_value(const Napi::Value& v) {
   return v.IsBigInt() ? bigint_value(v) : v.As<Napi::Number>().Int64Value();
@@ -73,6 +74,11 @@ Definition definition_from(const Napi::Object& o) {
     d.arg[i] = string_field(o, args[i]);
     Napi::Value n = o.Get(argns[i]);
     d.argn[i] = n.IsBigInt() ? bigint_value(n) : 0;
+  }
+  Napi::Value buckets = o.Get("buckets");
+  if (buckets.IsArray()) {
+    Napi::Array list = buckets.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) d.bounds.push_back(integer_value(list.Get(i)));
   }
   return d;
 }
@@ -266,6 +272,10 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
       Napi::Array names = Napi::Array::New(env, children.size());
       for (size_t i = 0; i < children.size(); i++) names.Set(uint32_t(i), name_of(r, children[i]));
       o.Set("children", names);
+      std::vector<int64_t> bounds = r.bounds(m);
+      Napi::Array buckets = Napi::Array::New(env, bounds.size());
+      for (size_t i = 0; i < bounds.size(); i++) buckets.Set(uint32_t(i), Napi::Number::New(env, double(bounds[i])));
+      o.Set("buckets", buckets);
       return o;
     } catch (const RegionException& e) {
       rethrow(env, e);

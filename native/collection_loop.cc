@@ -96,6 +96,7 @@ void CollectionLoop::tick(int64_t now) {
       const MetricMeta& meta = region.meta(slot);
       if (slot == collectors_.size()) collectors_.push_back(make_collector(region, meta));
       ValueCell& cell = region.cell(meta.value_index);
+      if (meta.type == kHistogram) continue;  // recorded by the API only; no collector, no threshold
       if (meta.type == kAlias) {
         thresholds_.check(region, slot, now, sink_);
         continue;

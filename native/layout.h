@@ -11,6 +11,7 @@
 //   header.metas_offset  MetricMeta[capacity]    one immutable entry per registered metric
 //   header.index_offset  uint32_t[index_slots]   open-addressing name index: slot+1, 0 = empty
 //   header.children_offset uint32_t[children_capacity]  child metric slots of sum/avg/... collectors
+//   header.bounds_offset int64_t[value_capacity]  bucket upper bounds of histograms
 //   header.cells_offset  ValueCell[value_capacity]  one 64-byte line per value: the shared "base" part
 //   header.lane_table_offset LaneEntry[lane_count]   who owns each lane (a robust mutex per lane)
 //   header.lanes_offset  int64_t[lane_count][lane_stride/8]  per-writer additive parts of every value
@@ -53,7 +54,8 @@ constexpr uint64_t kMagic = 0x43495254454D4853ULL;
 constexpr uint64_t kMagicSwapped = 0x53484D4554524943ULL;
 
 // Bumped on every incompatible change of this file. 2: the collector lock and the js collector kind.
-constexpr uint32_t kLayoutVersion = 2;
+// 3: histograms (the bounds section, MetricMeta::bounds_start).
+constexpr uint32_t kLayoutVersion = 3;
 
 // Every section starts on a page boundary so that a section never shares a page (or a cache line) with
 // another one, and so that lanes of different writers never share a line.
@@ -93,8 +95,13 @@ enum MetricType : uint8_t {  // uWSGI's numeric codes
   kGauge = 1,
   kAbsolute = 2,
   kAlias = 3,
+  // Not in uWSGI. Its values are, from value_index: one count per bucket (observations <= that bucket's
+  // upper bound and > the previous one), one for +Inf, then the count and the sum of all observations.
+  kHistogram = 4,
 };
-constexpr uint8_t kTypeCount = 4;
+constexpr uint8_t kTypeCount = 5;
+// A histogram's values besides its finite buckets: the +Inf bucket, the count and the sum.
+constexpr uint32_t kHistogramExtraValues = 3;
 
 enum Collector : uint8_t {
   kManual = 0,
@@ -141,6 +148,7 @@ struct RegionHeader {
   uint64_t metas_offset;
   uint64_t index_offset;
   uint64_t children_offset;
+  uint64_t bounds_offset;  // int64_t[value_capacity]: a histogram has fewer bounds than values
   uint64_t cells_offset;
   uint64_t lane_table_offset;
   uint64_t lanes_offset;
@@ -153,6 +161,7 @@ struct RegionHeader {
   uint32_t lanes_high_water;  // lanes [0, lanes_high_water) may hold non-zero numbers; readers sum these
   uint64_t registrations;     // bumped on every new metric
   uint32_t lock_repairs;      // how often a dead lock owner's half-done registration was repaired
+  uint32_t bounds_used;       // histogram bounds handed out: [0, bounds_used)
 
   alignas(kCacheLine) pthread_mutex_t registration_lock;  // robust, process-shared; guards registration only
 
@@ -178,7 +187,7 @@ struct MetricMeta {
   uint32_t children_start;
   uint32_t children_count;
   uint32_t name_bytes;
-  uint32_t reserved1;
+  uint32_t bounds_start;  // histograms: first of its value_count - kHistogramExtraValues bucket bounds
   int64_t initial_value;
   int64_t argn[3];
   char name[kMaxNameBytes + 1];
@@ -215,6 +224,7 @@ struct Geometry {
   uint64_t metas_offset;
   uint64_t index_offset;
   uint64_t children_offset;
+  uint64_t bounds_offset;  // int64_t[value_capacity]: a histogram has fewer bounds than values
   uint64_t cells_offset;
   uint64_t lane_table_offset;
   uint64_t lanes_offset;
@@ -241,6 +251,8 @@ inline Geometry compute_geometry(uint32_t metric_capacity, uint32_t value_capaci
   at = round_up(at + uint64_t(slots) * sizeof(uint32_t), kPageBytes);
   g.children_offset = at;
   at = round_up(at + uint64_t(children_capacity) * sizeof(uint32_t), kPageBytes);
+  g.bounds_offset = at;
+  at = round_up(at + uint64_t(value_capacity) * sizeof(int64_t), kPageBytes);
   g.cells_offset = at;
   at = round_up(at + uint64_t(value_capacity) * sizeof(ValueCell), kPageBytes);
   g.lane_table_offset = at;

@@ -103,6 +103,7 @@ bool create_region_file(const std::string& path, const CreateOptions& options) {
   h->metas_offset = g.metas_offset;
   h->index_offset = g.index_offset;
   h->children_offset = g.children_offset;
+  h->bounds_offset = g.bounds_offset;
   h->cells_offset = g.cells_offset;
   h->lane_table_offset = g.lane_table_offset;
   h->lanes_offset = g.lanes_offset;
@@ -145,7 +146,7 @@ void validate_header(const std::string& path, const RegionHeader& h, uint64_t fi
     fail(K::kFormat, path, "corrupt header (capacities out of range)");
   Geometry g = compute_geometry(h.metric_capacity, h.value_capacity, h.children_capacity, h.lane_count);
   if (g.index_slots != h.index_slots || g.metas_offset != h.metas_offset || g.index_offset != h.index_offset ||
-      g.children_offset != h.children_offset || g.cells_offset != h.cells_offset ||
+      g.children_offset != h.children_offset || g.bounds_offset != h.bounds_offset || g.cells_offset != h.cells_offset ||
       g.lane_table_offset != h.lane_table_offset || g.lanes_offset != h.lanes_offset ||
       g.lane_stride != h.lane_stride || g.region_bytes != h.region_bytes)
     fail(K::kFormat, path, "corrupt header (section offsets do not match the capacities)");
@@ -158,7 +159,7 @@ void validate_header(const std::string& path, const RegionHeader& h, uint64_t fi
          "the file has " + std::to_string(file_bytes) + " bytes, more than the " + std::to_string(h.region_bytes) +
              " its header says");
   if (h.metric_count > h.metric_capacity || h.value_count > h.value_capacity ||
-      h.children_used > h.children_capacity || h.lanes_high_water > h.lane_count)
+      h.children_used > h.children_capacity || h.lanes_high_water > h.lane_count || h.bounds_used > h.value_capacity)
     fail(K::kFormat, path, "corrupt header (counters exceed capacities)");
 }
 

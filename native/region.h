@@ -49,6 +49,7 @@ struct Definition {
   std::string oid;
   std::string arg[3];
   int64_t argn[3] = {0, 0, 0};
+  std::vector<int64_t> bounds;  // histograms: strictly increasing bucket upper bounds
 };
 
 enum class UpdateOp { kMul, kDiv, kMax, kMin };
@@ -99,6 +100,7 @@ class Region {
   // A published entry, checked for internal consistency (a corrupt entry throws kFormat).
   const MetricMeta& meta(uint32_t slot) const;
   std::vector<uint32_t> children(const MetricMeta& meta) const;
+  std::vector<int64_t> bounds(const MetricMeta& meta) const;
   // Test-only: takes the registration lock and never gives it back; with a name, also leaves a
   // half-written entry behind, as a process killed mid-registration would.
   void hold_registration_lock_for_test(const std::string& partial_name);
@@ -140,6 +142,7 @@ class Region {
   MetricMeta* metas() const { return section<MetricMeta>(header_->metas_offset); }
   uint32_t* index() const { return section<uint32_t>(header_->index_offset); }
   uint32_t* children_pool() const { return section<uint32_t>(header_->children_offset); }
+  int64_t* bounds_pool() const { return section<int64_t>(header_->bounds_offset); }
   ValueCell* cells() const { return section<ValueCell>(header_->cells_offset); }
   LaneEntry* lane_table() const { return section<LaneEntry>(header_->lane_table_offset); }
   int64_t* lane_values(uint32_t lane) const {

@@ -79,7 +79,9 @@ const MetricMeta& Region::meta(uint32_t slot) const {
   bool ok = m.state == kPublished && m.name_bytes >= 1 && m.name_bytes <= kMaxNameBytes && m.type < kTypeCount &&
             m.collector < kCollectorCount && uint64_t(m.value_index) + m.value_count <= h.value_capacity &&
             uint64_t(m.children_start) + m.children_count <= h.children_capacity &&
-            (m.type != kAlias || m.alias_target < h.metric_capacity) && m.value_index < h.value_capacity;
+            (m.type != kAlias || m.alias_target < h.metric_capacity) && m.value_index < h.value_capacity &&
+            (m.type != kHistogram || (m.value_count > kHistogramExtraValues &&
+                                      uint64_t(m.bounds_start) + m.value_count - kHistogramExtraValues <= h.value_capacity));
   if (!ok) fail(RegionException::Kind::kFormat, path_ + ": corrupt metric entry in slot " + std::to_string(slot));
   return m;
 }
@@ -87,6 +89,12 @@ const MetricMeta& Region::meta(uint32_t slot) const {
 std::vector<uint32_t> Region::children(const MetricMeta& m) const {
   const uint32_t* pool = children_pool();
   return std::vector<uint32_t>(pool + m.children_start, pool + m.children_start + m.children_count);
+}
+
+std::vector<int64_t> Region::bounds(const MetricMeta& m) const {
+  if (m.type != kHistogram) return {};
+  const int64_t* pool = bounds_pool() + m.bounds_start;
+  return std::vector<int64_t>(pool, pool + (m.value_count - kHistogramExtraValues));
 }
 
 uint32_t Region::resolve(const std::string& name, const char* role) const {
@@ -120,7 +128,17 @@ Region::Defined Region::define(const Definition& def) {
   for (const std::string& child : def.children) child_slots.push_back(resolve(child, "children"));
   uint32_t alias_target = kNone;
   if (def.type == kAlias) alias_target = resolve(def.alias, "alias");
-  const uint32_t own_values = def.type == kAlias ? 0 : 1;
+  if (def.type == kHistogram) {
+    if (def.bounds.empty()) fail(RegionException::Kind::kArgument, "histogram \"" + def.name + "\" needs bucket bounds");
+    for (size_t i = 1; i < def.bounds.size(); i++)
+      if (def.bounds[i] <= def.bounds[i - 1])
+        fail(RegionException::Kind::kArgument, "histogram \"" + def.name + "\": bucket bounds must increase");
+  }
+  const uint32_t bound_count = def.type == kHistogram ? uint32_t(def.bounds.size()) : 0;
+  const uint32_t own_values = def.type == kAlias ? 0 : def.type == kHistogram ? bound_count + kHistogramExtraValues : 1;
+  if (uint64_t(h.bounds_used) + bound_count > h.value_capacity)
+    fail(RegionException::Kind::kFull, path_ + ": region full: no room for " + std::to_string(bound_count) +
+                                           " more histogram bounds (cannot add \"" + def.name + "\")");
   if (uint64_t(h.value_count) + own_values > h.value_capacity)
     fail(RegionException::Kind::kFull,
          path_ + ": region full: all " + std::to_string(h.value_capacity) + " value cells are used (cannot add \"" +
@@ -140,6 +158,7 @@ Region::Defined Region::define(const Definition& def) {
   m.value_index = def.type == kAlias ? meta(alias_target).value_index : h.value_count;
   m.value_count = own_values;
   m.children_start = h.children_used;
+  m.bounds_start = h.bounds_used;
   m.children_count = uint32_t(child_slots.size());
   m.initial_value = def.initial_value;
   for (int i = 0; i < 3; i++) {
@@ -150,16 +169,18 @@ Region::Defined Region::define(const Definition& def) {
   copy_text(m.name, sizeof m.name, def.name);
   m.name_bytes = uint32_t(def.name.size());
   if (child_slots.size()) memcpy(children_pool() + m.children_start, child_slots.data(), child_slots.size() * 4);
-  if (own_values) {
-    ValueCell& cell = cells()[m.value_index];
+  if (bound_count) memcpy(bounds_pool() + m.bounds_start, def.bounds.data(), bound_count * sizeof(int64_t));
+  for (uint32_t v = 0; v < own_values; v++) {
+    ValueCell& cell = cells()[m.value_index + v];
     memset(&cell, 0, sizeof cell);
-    cell.base = def.initial_value;
+    if (def.type != kHistogram) cell.base = def.initial_value;
   }
 
   // Publish. A process that dies anywhere below leaves state == kPublished, and the repair completes the
   // remaining steps (all idempotent); one that dies above leaves kWriting, and the repair discards it.
   __atomic_store_n(&m.state, kPublished, __ATOMIC_RELEASE);
   h.children_used = m.children_start + m.children_count;
+  h.bounds_used = m.bounds_start + bound_count;
   __atomic_store_n(&h.value_count, m.value_index + own_values > h.value_count ? m.value_index + own_values : h.value_count,
                    __ATOMIC_RELEASE);
   insert_index(slot);
@@ -180,6 +201,8 @@ void Region::repair_after_owner_death() {
   }
   uint32_t children_end = m.children_start + m.children_count;
   if (children_end > h.children_used) h.children_used = children_end;
+  if (m.type == kHistogram && m.bounds_start + m.value_count - kHistogramExtraValues > h.bounds_used)
+    h.bounds_used = m.bounds_start + m.value_count - kHistogramExtraValues;
   if (m.value_count && m.value_index + m.value_count > h.value_count)
     __atomic_store_n(&h.value_count, m.value_index + m.value_count, __ATOMIC_RELEASE);
   insert_index(slot);

@@ -13,6 +13,9 @@ export {
   type OpenOptions,
 } from './metrics';
 export { Metric, type MetricNumber } from './metric';
+export { Histogram } from './histogram/histogram';
+export { HistogramSnapshot } from './histogram/histogram-snapshot';
+export { parseBuckets } from './histogram/bucket-layouts';
 export { metrics } from './default-instance';
 export {
   COLLECTORS,

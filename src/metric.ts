@@ -35,10 +35,11 @@ export class Metric {
     readonly name: string,
     readonly type: MetricType,
     readonly collector: CollectorName,
-    private values: ValueStore,
-    private readonly value: number,
+    protected values: ValueStore,
+    protected readonly value: number,
   ) {
     if (type === 'alias') this.readOnly = `"${name}" is an alias; write to the metric it points to`;
+    else if (type === 'histogram') this.readOnly = `"${name}" is a histogram; record with observe()`;
     else if (collector !== 'manual') this.readOnly = `"${name}" is computed by its ${collector} collector`;
   }
 
@@ -100,7 +101,7 @@ export class Metric {
    * this thread no longer owns (another process may have claimed it).
    */
   detach(closed: ValueStore): void {
-    Object.setPrototypeOf(this, Metric.prototype); // an ArmedMetric loses its unchecked fast path
+    if (Object.getPrototypeOf(this) === ArmedMetric.prototype) Object.setPrototypeOf(this, Metric.prototype); // loses its unchecked fast path
     this.values = closed;
     this.armed = false;
     this.lane = NO_LANE;
@@ -191,7 +192,7 @@ function negate(delta: MetricNumber, name: string): MetricNumber {
   return typeof delta === 'bigint' ? BigInt.asIntN(64, -toInt64(delta, 'dec', name)) : -checkNumber(delta, 'dec', name);
 }
 
-function checkNumber(x: unknown, what: string, name: string): number {
+export function checkNumber(x: unknown, what: string, name: string): number {
   if (typeof x === 'number' && Number.isSafeInteger(x)) return x;
   if (typeof x === 'number')
     throw new RangeError(`${what}("${name}", ${x}): values are 64-bit integers; pass a safe integer Number or a BigInt`);

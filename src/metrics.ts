@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import { Collection, type AlarmEvent } from './collect/collection';
 import { JsCollectors, type JsCollectorFunction } from './collect/js-collectors';
 import { MetricConflictError, MetricSpecError, MetricWriteError, ShmetricsError, ThresholdSpecError, UnknownMetricError } from './errors';
+import { Histogram } from './histogram/histogram';
+import { HistogramSnapshot } from './histogram/histogram-snapshot';
 import { createMetric, type Metric, type MetricNumber } from './metric';
 import { addon, callNative, translateNativeError, type NativeMeta, type NativeRegion } from './native';
 import { ClosedValues } from './region/closed-values';
@@ -79,13 +81,28 @@ export class MetricsSnapshot {
     readonly takenAtMs: number,
   ) {}
 
+  /** The metric's value; for a histogram, its count of observations (see `histogram()`). */
   value(metric: MetricInfo): number {
-    return Number(this.values[metric.valueIndex]);
+    return Number(this.values[scalarIndex(metric)]);
   }
 
   valueBigInt(metric: MetricInfo): bigint {
-    return this.values[metric.valueIndex];
+    return this.values[scalarIndex(metric)];
   }
+
+  /** A histogram's buckets, count, sum and quantiles as of this snapshot. */
+  histogram(metric: MetricInfo): HistogramSnapshot {
+    const bounds = metric.buckets;
+    if (metric.type !== 'histogram' || !bounds) throw new TypeError(`"${metric.name}" is a ${metric.type}, not a histogram`);
+    const counts: number[] = [];
+    for (let i = 0; i <= bounds.length; i++) counts.push(Number(this.values[metric.valueIndex + i]));
+    return new HistogramSnapshot(bounds, counts, Number(this.values[metric.valueIndex + bounds.length + 2]));
+  }
+}
+
+/** Where a metric's one number lives in the values: a histogram's count follows its buckets. */
+function scalarIndex(metric: MetricInfo): number {
+  return metric.type === 'histogram' ? metric.valueIndex + metric.buckets!.length + 1 : metric.valueIndex;
 }
 
 export function defaultRegionPath(name: string): string {
@@ -266,6 +283,24 @@ export class Metrics extends EventEmitter<MetricsEvents> {
     return this.typed(name, 'absolute');
   }
 
+  /**
+   * The histogram `name`, defined with `buckets` (a list of bounds or a generator such as
+   * "exponential:100:2:20") if it does not exist yet.
+   */
+  histogram(name: string, buckets?: number[] | string): Histogram {
+    const existing = this.handles.get(name) ?? (this.has(name) ? this.resolve(name, undefined) : undefined);
+    const handle = existing ?? this.define({ name, type: 'histogram', buckets });
+    if (!(handle instanceof Histogram)) throw new MetricConflictError(`metric "${name}" is a ${handle.type}, not a histogram`);
+    return handle;
+  }
+
+  /** Records an observation into the histogram `name`. */
+  observe(name: string, v: number): void {
+    const handle = this.handles.get(name) ?? this.resolve(name, undefined);
+    if (!(handle instanceof Histogram)) throw new MetricWriteError(`observe: "${name}" is a ${handle.type}, not a histogram`);
+    handle.observe(v);
+  }
+
   /** The existing metric `name`, of any type. */
   metric(name: string): Metric {
     return this.handles.get(name) ?? this.resolve(name, undefined);
@@ -326,6 +361,18 @@ export class Metrics extends EventEmitter<MetricsEvents> {
     values.setBigInt(info.valueIndex, BigInt.asIntN(64, value));
   }
 
+  /** Sets a histogram's bucket counts (the +Inf one last) and sum to saved values, for restoring state. */
+  restoreHistogram(name: string, counts: readonly bigint[], sum: bigint): void {
+    const { values } = this.region();
+    const info = this.list().find((m) => m.name === name);
+    if (!info) throw new UnknownMetricError(name);
+    if (info.type !== 'histogram' || counts.length !== info.buckets!.length + 1)
+      throw new MetricWriteError(`restoreHistogram: "${name}" is not a histogram of ${counts.length - 1} bounds`);
+    counts.forEach((count, i) => values.setBigInt(info.valueIndex + i, count));
+    values.setBigInt(info.valueIndex + counts.length, counts.reduce((a, b) => a + b, 0n));
+    values.setBigInt(info.valueIndex + counts.length + 1, sum);
+  }
+
   /** Every metric's definition, in registration order. */
   list(): readonly MetricInfo[] {
     const { native } = this.region();
@@ -378,7 +425,11 @@ export class Metrics extends EventEmitter<MetricsEvents> {
     const info = this.infoAt(slot);
     let handle = this.handles.get(info.name);
     if (!handle) {
-      handle = createMetric(info.name, info.type, info.collector, this.region().values, info.valueIndex);
+      const { values } = this.region();
+      handle =
+        info.type === 'histogram'
+          ? new Histogram(info.name, values, info.valueIndex, info.buckets!)
+          : createMetric(info.name, info.type, info.collector, values, info.valueIndex);
       this.handles.set(info.name, handle);
     }
     return handle;
@@ -417,6 +468,7 @@ function definitionFromMeta(meta: NativeMeta): MetricDefinition & { valueIndex: 
   if (meta.arg1n) def.arg1n = meta.arg1n;
   if (meta.arg2n) def.arg2n = meta.arg2n;
   if (meta.arg3n) def.arg3n = meta.arg3n;
+  if (meta.buckets.length) def.buckets = meta.buckets;
   return def;
 }
 

@@ -20,6 +20,7 @@
  * | 3.N.19  | worker.N.gc_time           | counter  | µs      | startWorkerReporter(): GC pauses                  |
  * | 3.N.20  | worker.N.active_handles    | gauge    |         | startWorkerReporter()                             |
  * | 3.N.21  | worker.N.busy              | gauge    | 0 or 1  | instrument(): a request in flight                 |
+ * | 3.N.22  | worker.N.response_time     | histogram| µs      | instrument(): every response, 82 loglinear buckets |
  * | 5.3     | core.busy_workers          | gauge    |         | sum of worker.1..W.busy                           |
  * | 5.4     | core.idle_workers          | gauge    |         | multiplier: W + -1 × core.busy_workers            |
  * | 5.100   | core.total_tx              | counter  | bytes   | sum of worker.1..W.total_tx                       |
@@ -63,6 +64,7 @@ const WORKER_METRICS = [
   ['gc_time', 'counter', 19],
   ['active_handles', 'gauge', 20],
   ['busy', 'gauge', 21],
+  ['response_time', 'histogram', 22],
 ] as const satisfies readonly (readonly [string, MetricType, number])[];
 
 /** The part after `worker.N.` of every per-worker metric. */
@@ -89,10 +91,21 @@ export const MEMINFO_TOKENS = { total: 1, free: 4, available: 7 } as const;
  */
 export const STAT_TOKENS = { user: 1, system: 3 } as const;
 
+/**
+ * worker.N.response_time: 100 µs to 100 s, each power of two in 4 buckets, so a percentile is read within
+ * 25% (HistogramSnapshot); 82 buckets.
+ */
+export const RESPONSE_TIME_BUCKETS = 'loglinear:100:100000000:4';
+
 /** The metrics of worker `worker` (0 = the master), in registration order. */
 export function workerDefinitions(worker: number): MetricDefinitionInput[] {
   checkWorkerId(worker, 'worker');
-  return WORKER_METRICS.map(([suffix, type, arc]) => ({ name: `worker.${worker}.${suffix}`, type, oid: `3.${worker}.${arc}` }));
+  return WORKER_METRICS.map(([suffix, type, arc]) => ({
+    name: `worker.${worker}.${suffix}`,
+    type,
+    oid: `3.${worker}.${arc}`,
+    ...(type === 'histogram' ? { buckets: RESPONSE_TIME_BUCKETS } : {}),
+  }));
 }
 
 /**

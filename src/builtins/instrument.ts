@@ -72,6 +72,7 @@ class WorkerRequests {
     this.guard(() => {
       const us = Math.round((performance.now() - started) * 1000);
       this.m.running_time.inc(us);
+      this.m.response_time.observe(us);
       this.windowUs += us;
       this.windowCount++;
       if (response.statusCode >= 500 || !response.writableFinished) this.m.failed_requests.inc();

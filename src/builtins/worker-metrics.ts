@@ -1,9 +1,10 @@
+import type { Histogram } from '../histogram/histogram';
 import type { Metric } from '../metric';
 import type { Metrics } from '../metrics';
 import { checkWorkerId, workerDefinitions, type WorkerMetricName } from './definitions';
 
 /** Handles on one worker's built-in metrics, keyed by the part of the name after `worker.N.`. */
-export type WorkerMetrics = Readonly<Record<WorkerMetricName, Metric>>;
+export type WorkerMetrics = Readonly<Record<Exclude<WorkerMetricName, 'response_time'>, Metric> & { response_time: Histogram }>;
 
 /**
  * Defines worker `worker`'s metrics (a no-op for those registerBuiltins already defined) and returns
@@ -14,10 +15,10 @@ export function defineWorkerMetrics(metrics: Metrics, worker: number): WorkerMet
   checkMetrics(metrics);
   checkWorkerId(worker, 'worker');
   const prefix = `worker.${worker}.`;
-  const handles: Partial<Record<WorkerMetricName, Metric>> = {};
+  const handles: Partial<Record<WorkerMetricName, Metric | Histogram>> = {};
   for (const definition of workerDefinitions(worker))
     handles[definition.name.slice(prefix.length) as WorkerMetricName] = metrics.define(definition);
-  return handles as WorkerMetrics;
+  return handles as unknown as WorkerMetrics;
 }
 
 export function checkMetrics(metrics: unknown): asserts metrics is Metrics {

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { DERIVED_SUFFIXES } from '../histogram/derived-series';
+import { parseMetricSpec } from '../spec/metric-spec';
 
 /**
  * `DIR/.shmetrics-files`: the definition (canonical --metric spec) of every metric file this view wrote,
@@ -33,6 +35,17 @@ export class Manifest {
 
   spec(name: string): string | undefined {
     return this.specs.get(name);
+  }
+
+  /** The files the metric `name` has in the directory: one, or a histogram's derived ones. */
+  files(name: string): string[] {
+    let histogram = false;
+    try {
+      histogram = parseMetricSpec(this.specs.get(name) ?? name).type === 'histogram';
+    } catch {
+      // a line a later version wrote: only the plain file is surely ours
+    }
+    return histogram ? [...DERIVED_SUFFIXES, 'buckets'].map((suffix) => `${name}.${suffix}`) : [name];
   }
 
   has(name: string): boolean {

@@ -1,5 +1,6 @@
+import { deriveSeries } from '../histogram/derived-series';
 import { addon, type NativeTextFiles } from '../native';
-import type { Metrics } from '../metrics';
+import type { MetricInfo, Metrics, MetricsSnapshot } from '../metrics';
 import { formatMetricSpec } from '../spec/metric-spec';
 import { Manifest } from './manifest';
 
@@ -18,6 +19,10 @@ export interface MetricsDirOptions {
  * newline (`cat DIR/system.load1` prints `52`), every metric included (manual ones and aliases), rewritten
  * within one tick of a change. Only changed values are written; a reader never sees a half-written file
  * (native/text_files.h says how).
+ *
+ * A histogram `h` has derived files instead of one: `h.count`, `h.sum`, `h.p50`, `h.p90`, `h.p99`,
+ * `h.p999`, `h.min`, `h.max`, and `h.buckets` (its bucket counts then its sum, space-separated), from
+ * which a restore resumes it.
  *
  * Stale files: at start, every file this view wrote in an earlier run (listed in DIR/.shmetrics-files)
  * whose metric no longer exists is removed. Files it did not write are never touched.
@@ -63,7 +68,8 @@ export class MetricsDirView {
     let written = 0;
     let manifestChanged = false;
     for (const info of snapshot.metrics) {
-      const v = info.valueIndex;
+      // A histogram changes when its count does: every observation adds to it.
+      const v = info.type === 'histogram' ? info.valueIndex + info.buckets!.length + 1 : info.valueIndex;
       const s = info.slot;
       const known = this.present[s] === true;
       if (known && words[2 * v] === this.lastWords[2 * s] && words[2 * v + 1] === this.lastWords[2 * s + 1]) continue;
@@ -75,12 +81,7 @@ export class MetricsDirView {
           manifestChanged = true;
         }
       }
-      try {
-        this.files.write(info.name, `${snapshot.values[v]}\n`);
-        written++;
-      } catch (error) {
-        this.log(`metrics-dir: ${(error as Error).message}`);
-      }
+      written += this.writeMetric(info, snapshot);
       this.lastWords[2 * s] = words[2 * v];
       this.lastWords[2 * s + 1] = words[2 * v + 1];
     }
@@ -96,6 +97,28 @@ export class MetricsDirView {
     this.files.close();
   }
 
+  /** Writes the metric's file (a histogram's files); returns how many were written. */
+  private writeMetric(info: MetricInfo, snapshot: MetricsSnapshot): number {
+    const files: [string, string][] = [];
+    if (info.type === 'histogram') {
+      const h = snapshot.histogram(info);
+      for (const series of deriveSeries(h)) files.push([`${info.name}.${series.suffix}`, `${series.value}\n`]);
+      files.push([`${info.name}.buckets`, `${[...h.counts, h.sum].join(' ')}\n`]);
+    } else {
+      files.push([info.name, `${snapshot.values[info.valueIndex]}\n`]);
+    }
+    let written = 0;
+    for (const [name, text] of files) {
+      try {
+        this.files.write(name, text);
+        written++;
+      } catch (error) {
+        this.log(`metrics-dir: ${(error as Error).message}`);
+      }
+    }
+    return written;
+  }
+
   private grow(metrics: number): void {
     const words = new Int32Array(metrics * 2);
     words.set(this.lastWords);
@@ -107,10 +130,11 @@ export class MetricsDirView {
     let changed = false;
     for (const name of this.manifest.names()) {
       if (current.has(name)) continue;
-      this.files.remove(name);
+      for (const file of this.manifest.files(name)) this.files.remove(file);
       this.manifest.delete(name);
       changed = true;
     }
     if (changed) this.manifest.save(this.mode);
   }
 }
+

@@ -25,7 +25,7 @@ export function restoreFromMetricsDir(metrics: Metrics, dir: string): RestoreRep
   if (!fs.existsSync(dir)) return report;
   const manifest = new Manifest(dir);
   for (const name of manifest.names()) {
-    if (metrics.has(name) || !fs.existsSync(path.join(dir, name))) continue;
+    if (metrics.has(name) || !manifest.files(name).some((file) => fs.existsSync(path.join(dir, file)))) continue;
     try {
       const def = parseMetricSpec(manifest.spec(name)!);
       if (def.name === name && def.collector === 'manual' && def.type !== 'alias') metrics.define(def);
@@ -35,6 +35,10 @@ export function restoreFromMetricsDir(metrics: Metrics, dir: string): RestoreRep
   }
   for (const info of metrics.list()) {
     if (info.type === 'alias') continue;
+    if (info.type === 'histogram') {
+      restoreHistogram(metrics, dir, info.name, info.buckets!.length, report);
+      continue;
+    }
     if (info.collector !== 'manual' && info.collector !== 'accumulator') continue;
     let text: string;
     try {
@@ -54,4 +58,23 @@ export function restoreFromMetricsDir(metrics: Metrics, dir: string): RestoreRep
     report.restored.push({ name: info.name, value });
   }
   return report;
+}
+
+/** A histogram resumes from `name.buckets`: its bucket counts (the +Inf one last), then its sum. */
+function restoreHistogram(metrics: Metrics, dir: string, name: string, bounds: number, report: RestoreReport): void {
+  const file = path.join(dir, `${name}.buckets`);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return;
+  }
+  const words = text.trim().split(/\s+/);
+  if (words.length !== bounds + 2 || !words.every((w) => INT64.test(w))) {
+    report.skipped.push({ name, reason: `${file} does not hold ${bounds + 1} bucket counts and a sum` });
+    return;
+  }
+  const numbers = words.map((w) => BigInt(w));
+  metrics.restoreHistogram(name, numbers.slice(0, -1), numbers[numbers.length - 1]);
+  report.restored.push({ name, value: numbers.slice(0, -1).reduce((a, b) => a + b, 0n) });
 }

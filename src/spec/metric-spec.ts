@@ -4,10 +4,11 @@
  */
 
 import { MetricSpecError } from '../errors';
+import { formatBuckets, parseBuckets } from '../histogram/bucket-layouts';
 import { formatKeyval, KeyvalItem, parseKeyval } from './keyval';
 
-/** Index = uWSGI's numeric type code (counter 0, gauge 1, absolute 2, alias 3). */
-export const METRIC_TYPES = ['counter', 'gauge', 'absolute', 'alias'] as const;
+/** Index = uWSGI's numeric type code (counter 0, gauge 1, absolute 2, alias 3); histogram (4) is ours. */
+export const METRIC_TYPES = ['counter', 'gauge', 'absolute', 'alias', 'histogram'] as const;
 export type MetricType = (typeof METRIC_TYPES)[number];
 
 /** Index = the collector's code in the region (native/layout.h). `js` is only made by define() with a function. */
@@ -36,6 +37,8 @@ export interface MetricDefinition {
   arg1n?: bigint;
   arg2n?: bigint;
   arg3n?: bigint;
+  /** Histograms: the bucket upper bounds, strictly increasing integers. */
+  buckets?: number[];
 }
 
 export type MetricDefinitionInput = {
@@ -54,6 +57,8 @@ export type MetricDefinitionInput = {
   arg1n?: bigint | number;
   arg2n?: bigint | number;
   arg3n?: bigint | number;
+  /** An explicit list of bounds, or a generator text ("exponential:100:2:20"). */
+  buckets?: number[] | string;
 };
 
 /** Spec keys in canonical order, each with the MetricDefinitionInput property it fills. */
@@ -73,6 +78,7 @@ const PROPERTY_OF_KEY = {
   arg1n: 'arg1n',
   arg2n: 'arg2n',
   arg3n: 'arg3n',
+  buckets: 'buckets',
 } as const satisfies Record<string, keyof MetricDefinitionInput>;
 type SpecKey = keyof typeof PROPERTY_OF_KEY;
 const KEY_OF_PROPERTY = new Map<string, SpecKey>(
@@ -159,6 +165,10 @@ function propertyText(key: SpecKey, value: unknown, fail: (detail: string, key: 
     case 'reset_after_push':
       if (typeof value !== 'boolean') fail(`${property} must be a boolean, not ${typeof value}`, key);
       return value ? '1' : '0';
+    case 'buckets':
+      if (typeof value === 'string') return value;
+      if (!Array.isArray(value) || value.some((b) => typeof b !== 'number')) fail(`${property} must be an array of numbers or a generator string`, key);
+      return (value as number[]).join(';');
     case 'children': {
       if (!Array.isArray(value) || value.some((child) => typeof child !== 'string')) {
         fail(`${property} must be an array of strings`, key);
@@ -289,7 +299,23 @@ function definitionFromItems(spec: string, items: readonly KeyvalItem[]): Metric
       case 'arg3n':
         def[key] = int64(key, text);
         break;
+      case 'buckets':
+        try {
+          def.buckets = parseBuckets(text);
+        } catch (error) {
+          fail(`buckets ${q(text)}: ${(error as Error).message}`, key);
+        }
+        break;
     }
+  }
+
+  if (def.type === 'histogram') {
+    if (def.buckets === undefined) fail('type "histogram" needs buckets= (a list 1;5;10 or a generator such as exponential:100:2:20)', 'buckets');
+    if (def.collector !== 'manual') fail(`collector ${q(def.collector)} cannot drive a histogram (record with observe())`, 'collector');
+    if (def.initialValue !== 0n) fail('a histogram has no initial_value', 'initial_value');
+    if (def.resetAfterPush) fail('reset_after_push is not supported for histograms', 'reset_after_push');
+  } else if (def.buckets !== undefined) {
+    fail(`buckets need type=histogram (type is ${q(def.type)})`, 'buckets');
   }
 
   if (def.type === 'alias') {
@@ -343,5 +369,6 @@ export function formatMetricSpec(def: MetricDefinition): string {
   add('arg1n', def.arg1n);
   add('arg2n', def.arg2n);
   add('arg3n', def.arg3n);
+  add('buckets', def.buckets && formatBuckets(def.buckets));
   return items.length === 1 ? def.name : formatKeyval(items);
 }

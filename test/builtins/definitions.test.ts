@@ -25,7 +25,7 @@ describe('builtinDefinitions', () => {
     const oids = definitions.flatMap((d) => (d.oid === undefined ? [] : [d.oid]));
     expect(new Set(oids).size).toBe(oids.length);
     // 15 per worker and the master, 7 core, 2 aliases, 8 system
-    expect(definitions).toHaveLength(15 * (workers + 1) + 7 + 2 + 8);
+    expect(definitions).toHaveLength(16 * (workers + 1) + 7 + 2 + 8);
     expect(oids).toHaveLength(definitions.length - 2);
   });
 

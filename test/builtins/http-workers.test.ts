@@ -105,6 +105,10 @@ describe('two instrumented worker processes under HTTP load', () => {
       expect(value('total_tx')).toBe(clients[i].bytesReceived());
       expect(clients[i].bytesReceived()).toBeGreaterThan(ok * plan[i].size);
       expect(value('running_time')).toBeGreaterThan(0);
+      // Every response, aborted ones included, is one observation of the response_time histogram.
+      const times = m!.histogram(`worker.${worker}.response_time`).snapshot();
+      expect(times.count).toBe(ok + fail + aborted);
+      expect(times.sum).toBe(value('running_time'));
       expect(value('avg_response_time')).toBeGreaterThan(0);
       expect(value('avg_response_time')).toBeLessThanOrEqual(value('running_time'));
       expect(value('busy')).toBe(0);

@@ -195,3 +195,29 @@ describe('--metrics-dir-restore', () => {
     expect(next.list().find((i) => i.name === 'worker.7.requests')?.oid).toBe('3.7.1');
   });
 });
+
+describe('histograms in the metrics-dir', () => {
+  it('have derived files (count, sum, quantiles, min, max, buckets), resume at restore, and leave no stale file', () => {
+    const dir = tempDir('hist');
+    const m = region();
+    const h = m.histogram('lat', '10;100;1000');
+    for (const v of [5, 50, 50, 500]) h.observe(v);
+    view(m, dir).close();
+    const file = (suffix: string) => read(dir, `lat.${suffix}`);
+    expect([file('count'), file('sum'), file('p50'), file('p99'), file('min'), file('max'), file('buckets')]).toEqual([
+      '4\n', '605\n', '100\n', '1000\n', '0\n', '1000\n', '1 2 1 0 605\n',
+    ]);
+    expect(fs.existsSync(path.join(dir, 'lat'))).toBe(false);
+
+    const next = region();
+    restoreFromMetricsDir(next, dir);
+    const again = next.histogram('lat');
+    expect(again.snapshot()).toMatchObject({ counts: [1, 2, 1, 0], count: 4, sum: 605 });
+    again.observe(7);
+    expect(again.get()).toBe(5);
+
+    const without = region();
+    view(without, dir);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('lat'))).toEqual([]);
+  });
+});

@@ -55,7 +55,7 @@ describe('creating a region', () => {
     const file = tempRegionPath('geometry');
     const m = Metrics.open({ path: file, capacity: 100, lanes: 8 });
     const info = m.info();
-    expect(info).toMatchObject({ metricCapacity: 100, valueCapacity: 400, laneCount: 8, layoutVersion: 2, lane: 0 });
+    expect(info).toMatchObject({ metricCapacity: 100, valueCapacity: 400, laneCount: 8, layoutVersion: 3, lane: 0 });
     expect(fs.statSync(file).size).toBe(info.regionBytes);
     expect(fs.statSync(file).blocks * 512).toBeGreaterThanOrEqual(info.regionBytes);
     expect(Math.abs(info.createdUnixMs - Date.now())).toBeLessThan(10_000);
@@ -105,7 +105,7 @@ describe('opening a file that is not a usable region', () => {
         b.writeUInt32LE(0, LAYOUT_VERSION_OFFSET);
         return b;
       },
-      'layout version 0; this build reads version 2',
+      'layout version 0; this build reads version 3',
     ],
     [
       'a region written on a machine of the other byte order',
@@ -143,6 +143,6 @@ describe('opening a file that is not a usable region', () => {
 
   it('the native core agrees with the TypeScript layer on the name limit', () => {
     expect(addon.maxNameBytes).toBe(127);
-    expect(addon.layoutVersion).toBe(2);
+    expect(addon.layoutVersion).toBe(3);
   });
 });
