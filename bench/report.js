@@ -108,6 +108,12 @@ const TARGETS = [
     pass: (x) => x <= 2,
     value: (rounds) => seriesOf(rounds, 'shm-metrics-dir-1000', (r) => r.nsPerOp / 1e6),
   },
+  {
+    label: 'prom-client `Histogram.observe` ÷ shmetrics `h.observe`',
+    target: '≥ 1',
+    pass: (x) => x >= 1,
+    value: (rounds) => roundRatios(rounds, 'prom-histogram-observe', 'shm-histogram-observe'),
+  },
   // Context for the design, no target.
   { label: 'prom-client `Gauge.set` ÷ shmetrics `g.set`', value: (rounds) => roundRatios(rounds, 'prom-gauge-set', 'shm-gauge-set') },
   { label: 'no-lane `c.inc()` (Atomics.add) ÷ handle `c.inc()` (lane)', value: (rounds) => roundRatios(rounds, 'shm-inc-nolane', 'shm-handle-inc') },

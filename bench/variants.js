@@ -198,6 +198,43 @@ const variants = {
     check: async (s) => equal('gauge value', await promValue(s.g), s.last),
   },
 
+  'shm-histogram-observe': {
+    title: 'shmetrics histogram `h.observe(v)` (82 loglinear buckets)',
+    unit: 'ns',
+    ops: 20_000_000,
+    warmup: 1_000_000,
+    setup() {
+      const r = openShm('hist');
+      return { r, h: r.m.histogram('bench.latency', 'loglinear:100:100000000:4') };
+    },
+    loop: function shmHistogramObserve(s, n) {
+      const h = s.h;
+      for (let i = 0; i < n; i++) h.observe(100 + (i & 65535));
+    },
+    check: (s, total) => equal('histogram count', s.h.get(), total),
+    teardown: (s) => closeShm(s.r),
+  },
+
+  'prom-histogram-observe': {
+    title: 'prom-client `Histogram.observe(v)` (default buckets)',
+    unit: 'ns',
+    ops: 5_000_000,
+    warmup: 500_000,
+    setup() {
+      const { Histogram } = prom();
+      return { h: new Histogram({ name: 'bench_latency', help: 'benchmark histogram' }) };
+    },
+    loop: function promHistogramObserve(s, n) {
+      const h = s.h;
+      for (let i = 0; i < n; i++) h.observe((i & 65535) / 10000);
+    },
+    check: async (s, total) => {
+      const { values } = await s.h.get();
+      const count = values.find((v) => v.metricName === 'bench_latency_count').value;
+      return equal('histogram count', count, total);
+    },
+  },
+
   'shm-counter-get': {
     title: 'shmetrics handle `c.get()` (value in 2 lanes)',
     unit: 'ns',
