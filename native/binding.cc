@@ -158,6 +158,7 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
     options.children_capacity = option(o, "childrenCapacity", 0);
     options.lane_count = option(o, "laneCount", options.lane_count);
     options.mode = mode_t(option(o, "mode", options.mode));
+    options.allow_foreign_owner = o.Get("allowForeignOwner").ToBoolean().Value();
     try {
       region_ = std::shared_ptr<Region>(Region::open(path, create, options));
     } catch (const RegionException& e) {

@@ -163,10 +163,14 @@ void validate_header(const std::string& path, const RegionHeader& h, uint64_t fi
     fail(K::kFormat, path, "corrupt header (counters exceed capacities)");
 }
 
-std::shared_ptr<Mapping> attach(const std::string& path, int fd) {
+std::shared_ptr<Mapping> attach(const std::string& path, int fd, bool allow_foreign_owner) {
   struct stat st;
   if (fstat(fd, &st) != 0) fail(RegionException::Kind::kOpen, path, "cannot stat: " + errno_text(errno));
   if (!S_ISREG(st.st_mode)) fail(RegionException::Kind::kFormat, path, "not a regular file");
+  if (st.st_uid != geteuid() && !allow_foreign_owner)
+    fail(RegionException::Kind::kOpen, path,
+         "owned by uid " + std::to_string(st.st_uid) + ", not by this process's uid " + std::to_string(geteuid()) +
+             " (open it with allowForeignOwner if that user is trusted)");
   uint64_t file_bytes = uint64_t(st.st_size);
   if (file_bytes == 0) fail(RegionException::Kind::kFormat, path, "empty file (0 bytes): not a shmetrics region");
   RegionHeader h;
@@ -203,7 +207,7 @@ std::unique_ptr<Region> Region::open(const std::string& path, bool create, const
     }
     std::shared_ptr<Mapping> mapping;
     try {
-      mapping = attach(path, fd);
+      mapping = attach(path, fd, options.allow_foreign_owner);
     } catch (...) {
       ::close(fd);
       throw;

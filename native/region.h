@@ -35,6 +35,9 @@ struct CreateOptions {
   uint32_t children_capacity = 0;  // 0: kDefaultChildrenPerMetric per metric
   uint32_t lane_count = kDefaultLaneCount;
   mode_t mode = 0600;
+  // A region file owned by another user is refused unless this is set: whoever owns the file controls
+  // every value (and the locks) that this process trusts.
+  bool allow_foreign_owner = false;
 };
 
 struct Definition {

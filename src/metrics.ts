@@ -36,6 +36,11 @@ export interface OpenOptions {
   /** At creation: the file mode (default 0o600). */
   mode?: number;
   /**
+   * Attach to a region file owned by another user. Off by default: whoever owns the file controls every
+   * value and lock this process relies on.
+   */
+  allowForeignOwner?: boolean;
+  /**
    * Updating a metric that does not exist defines it instead of throwing: a manual counter for
    * inc/dec, a manual gauge for set/mul/div/setMax/setMin. Off by default, so a typo is an error.
    */
@@ -155,6 +160,7 @@ export class Metrics extends EventEmitter<MetricsEvents> {
       valueCapacity: options.valueCapacity,
       laneCount: options.lanes,
       mode: options.mode,
+      allowForeignOwner: options.allowForeignOwner,
     });
     this.opened = { native, values, path };
     this.autoCreate = options.autoCreate === true;

@@ -58,6 +58,7 @@ export const enum UpdateResult {
 }
 
 export interface CreateOptions {
+  allowForeignOwner?: boolean;
   metricCapacity?: number;
   valueCapacity?: number;
   childrenCapacity?: number;

@@ -6,5 +6,6 @@ import path from 'node:path';
  * file runs, so that no build rewrites dist/ while a worker is loading it.
  */
 export default function setup(): void {
+  if (process.env.SHMETRICS_TEST_SKIP_BUILD === '1') return; // dist/ built already (by .ci/run, or by hand)
   execFileSync('npm', ['run', 'build:ts'], { cwd: path.resolve(__dirname, '..'), stdio: 'inherit' });
 }

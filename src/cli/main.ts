@@ -18,6 +18,7 @@ import { runMaster } from '../master/master';
 
 export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
   { name: 'region', value: 'PATH', help: 'the region file (default: $SHMETRICS_REGION); this tool never creates one' },
+  { name: 'allow-foreign-owner', help: 'accept a region file owned by another user (refused by default)' },
   { name: 'help', short: 'h', help: 'print this help' },
   { name: 'version', help: 'print the version' },
 ];
@@ -65,7 +66,7 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
     const context: CommandContext = {
       metrics() {
         if (!regionPath) throw new UsageError('no region: pass --region PATH or set SHMETRICS_REGION');
-        opened ??= Metrics.open({ path: regionPath, create: false });
+        opened ??= Metrics.open({ path: regionPath, create: false, allowForeignOwner: hasFlag(args, 'allow-foreign-owner') });
         return opened;
       },
       has: (option) => hasFlag(args, option),

@@ -146,3 +146,19 @@ describe('opening a file that is not a usable region', () => {
     expect(addon.layoutVersion).toBe(3);
   });
 });
+
+describe('a region owned by another user', () => {
+  it('is refused unless allowForeignOwner is given', () => {
+    const file = tempRegionPath('foreign');
+    const m = Metrics.open({ path: file });
+    m.counter('c').inc(4);
+    m.close();
+    fs.chownSync(file, 65534, 65534);
+    const error = openError(file);
+    expect(error).toBeInstanceOf(RegionOpenError);
+    expect(String(error)).toContain(`${file}: owned by uid 65534, not by this process's uid ${process.geteuid!()}`);
+    const trusted = Metrics.open({ path: file, create: false, allowForeignOwner: true });
+    expect(trusted.get('c')).toBe(4);
+    trusted.close();
+  });
+});
