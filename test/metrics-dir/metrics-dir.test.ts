@@ -156,7 +156,7 @@ describe('--metrics-dir-restore', () => {
       const v = new MetricsDirView(m, { dir });
       v.start();
       await eventually(() => m.get('fv'), (x) => x === 7);
-      const acc = m.get('acc');
+      const acc = await eventually(() => m.get('acc'), (x) => x > 0, 3000); // after a tick that saw the hits
       v.close();
       expect(m.get('hits')).toBe(2 * run);
       expect(m.get('ab')).toBe(run);
