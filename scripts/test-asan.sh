@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-restore() { npm run --silent build:native >/dev/null 2>&1 || echo "test:asan: could not rebuild the normal addon" >&2; }
+restore() { unset CXXFLAGS LDFLAGS; npm run --silent build:native >/dev/null 2>&1 || echo "test:asan: could not rebuild the normal addon" >&2; }
 trap restore EXIT
 
 export CXXFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
