@@ -41,6 +41,16 @@ export { parseAlarmSpec, type AlarmDefinition } from './alarms/alarm-spec';
 export type { AlarmEvent } from './collect/collection';
 export { MetricsDirView, type MetricsDirOptions } from './metrics-dir/metrics-dir-view';
 export { restoreFromMetricsDir, type RestoreReport } from './metrics-dir/restore';
+export {
+  serveMetrics,
+  startPromFile,
+  HttpOptionError,
+  type MetricsServer,
+  type PromFile,
+  type PromFileOptions,
+  type ServeMetricsOptions,
+} from './http';
+export { startSnmpAgent, parseSnmpAddress, SnmpConfigError, type SnmpAgent, type SnmpAgentOptions } from './snmp';
 export { instrument, registerBuiltins, startWorkerReporter, type InstrumentOptions } from './builtins';
 export * from './errors';
 

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the main job on embedded defaults. A master with 2 demo HTTP workers (instrumented, loading
  * themselves), the built-in metrics (system.* read from /proc/loadavg, /proc/meminfo, /proc/stat by file
- * collectors), and the metrics-dir in ./metrics-dir, restored at the next start. It prints what to try,
+ * collectors), the metrics-dir in ./metrics-dir (restored at the next start), SNMP on 127.0.0.1:1161
+ * (community "public") and the HTTP face on 127.0.0.1:9100. It prints what to try,
  * then runs until Ctrl-C, or for $SHMETRICS_DEMO_SECONDS.
  */
 
@@ -13,6 +14,9 @@ import { resolveMasterConfig } from '../master/options';
 /** $SHMETRICS_DEMO_NAME lets a test run a demo beside a person's; the region is /dev/shm/shmetrics-<name>. */
 const REGION = process.env.SHMETRICS_DEMO_NAME || 'demo';
 const STATUS_EVERY_MS = 5000;
+/** Where the demo's SNMP agent and HTTP face listen; a test sets them to port 0 to run beside a person's demo. */
+const SNMP_ADDRESS = process.env.SHMETRICS_DEMO_SNMP || '127.0.0.1:1161';
+const HTTP_ADDRESS = process.env.SHMETRICS_DEMO_HTTP || '127.0.0.1:9100';
 
 function demoArgs(): string[] {
   return [
@@ -22,6 +26,9 @@ function demoArgs(): string[] {
     '--metrics-dir-restore',
     '--metric', 'name=loadavg,type=gauge,collector=file,arg1=/proc/loadavg,arg2n=100',
     '--metric', 'name=demo.requests,collector=sum,children=worker.1.requests;worker.2.requests',
+    // The demo enables the community "public" explicitly, on loopback only.
+    '--snmp', SNMP_ADDRESS, '--snmp-community', 'public',
+    '--http', HTTP_ADDRESS, '--http-label-from', 'worker',
     '--', process.execPath, path.join(__dirname, 'http-worker.js'),
   ];
 }
@@ -52,6 +59,9 @@ async function main(): Promise<void> {
       `  cat metrics-dir/loadavg metrics-dir/system.load1 metrics-dir/worker.1.requests`,
       `  node ${cli} ls --region ${config.region} worker.1`,
       `  curl http://127.0.0.1:${ports[0]}/ ; curl http://127.0.0.1:${ports[0]}/fail`,
+      `  snmpget -v2c -c public ${SNMP_ADDRESS} 1.3.6.1.4.1.35156.17.3.1.1      # worker.1.requests`,
+      `  snmpwalk -v2c -c public ${SNMP_ADDRESS} 1.3.6.1.4.1.35156.17.10       # system.*`,
+      `  curl http://${HTTP_ADDRESS}/metrics ; open http://${HTTP_ADDRESS}/status in a browser`,
       `Ctrl-C stops it; the next npm start resumes the counts from metrics-dir/.`,
       '',
     ].join('\n'),

@@ -8,6 +8,8 @@ import { formatAlarmSpec } from '../alarms/alarm-spec';
 import { formatThresholdSpec } from '../spec/threshold-spec';
 import type { MasterConfig } from './options';
 import { WorkerPool } from './worker-pool';
+import { serveMetrics, startPromFile, type MetricsServer, type PromFile } from '../http';
+import { startSnmpAgent, type SnmpAgent } from '../snmp';
 
 export interface MasterIo {
   log(message: string): void;
@@ -44,7 +46,13 @@ export async function runMaster(config: MasterConfig, io: MasterIo = processMast
   let view: MetricsDirView | undefined;
   let stopReporter: (() => void) | undefined;
   let pool: WorkerPool | undefined;
-  const cleanup = () => {
+  let http: MetricsServer | undefined;
+  let promFile: PromFile | undefined;
+  let snmp: SnmpAgent | undefined;
+  const cleanup = async () => {
+    await snmp?.close();
+    await http?.close();
+    promFile?.close();
     stopReporter?.();
     view?.close();
     metrics?.close();
@@ -74,8 +82,24 @@ export async function runMaster(config: MasterConfig, io: MasterIo = processMast
       view.start();
     }
     if (config.builtins) stopReporter = startWorkerReporter(m, 0);
+    if (config.promFile) {
+      const path = config.promFile;
+      promFile = step(`--prom-file ${path}`, () => startPromFile(m, { path, labelFrom: config.http?.labelFrom, log: io.log }));
+    }
+    if (config.http) {
+      const { address, allowAllInterfaces, auth, labelFrom } = config.http;
+      http = await serveMetrics(m, { address, allowAllInterfaces, auth, labelFrom, log: io.log }).catch((error: Error) => {
+        throw new StartupError(`--http ${address}: ${error.message}`);
+      });
+    }
+    if (config.snmp) {
+      const { address, community, v3 } = config.snmp;
+      snmp = await startSnmpAgent(m, { address, community, v3, log: io.log }).catch((error: Error) => {
+        throw new StartupError(`--snmp ${address}: ${error.message}`);
+      });
+    }
   } catch (error) {
-    cleanup();
+    await cleanup();
     throw error;
   }
 
@@ -108,13 +132,16 @@ export async function runMaster(config: MasterConfig, io: MasterIo = processMast
         if (stopping) return;
         stopping = true;
         io.log(`${signal}: stopping`);
-        void (pool?.stop() ?? Promise.resolve()).then(() => {
-          clearInterval(keepAlive);
-          release();
-          cleanup();
-          io.log('stopped');
-          resolve(0);
-        });
+        void (pool?.stop() ?? Promise.resolve())
+          .then(() => {
+            clearInterval(keepAlive);
+            release();
+            return cleanup();
+          })
+          .then(() => {
+            io.log('stopped');
+            resolve(0);
+          });
       },
       () => {
         if (stopping || !pool) return;

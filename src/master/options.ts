@@ -4,6 +4,9 @@ import { parseAlarmSpec, type AlarmDefinition } from '../alarms/alarm-spec';
 import { parseMetricSpec, type MetricDefinition } from '../spec/metric-spec';
 import { parseThresholdSpec, type ThresholdDefinition } from '../spec/threshold-spec';
 import { parseIni } from './ini';
+import { parseHttpAuth, parseLabelFrom, parseListenAddress, type HttpAuth } from '../http/http-options';
+import { parseSnmpAddress } from '../snmp/address';
+import type { SnmpV3User } from '../snmp/usm';
 
 /** Everything the master needs, validated: a bad value never gets as far as starting anything. */
 export interface MasterConfig {
@@ -25,6 +28,10 @@ export interface MasterConfig {
   workerStopTimeout: number;
   /** The program each worker runs; undefined: a metrics daemon. */
   command?: string[];
+  http?: { address: string; allowAllInterfaces: boolean; auth?: HttpAuth; labelFrom: string[] };
+  /** node_exporter textfile output (uses --http-label-from too). */
+  promFile?: string;
+  snmp?: { address: string; community?: string; v3?: SnmpV3User };
 }
 
 /** The master's options, in --help order. `also` lists other spellings (uWSGI's aliases). */
@@ -51,6 +58,16 @@ export const MASTER_OPTIONS: readonly (OptionSpec & { also?: readonly string[] }
   { name: 'capacity', value: 'N', help: 'metrics the region holds, when it is created (default 4096)' },
   { name: 'lanes', value: 'N', help: 'writer lanes, when the region is created (default 64)' },
   { name: 'worker-stop-timeout', value: 'SECONDS', help: 'grace between SIGTERM and SIGKILL for a stopping worker (default 10)' },
+  { name: 'http', value: 'ADDR', help: 'serve /metrics (Prometheus), /status and /healthz on HOST:PORT (PORT alone: 127.0.0.1)' },
+  { name: 'http-auth', value: 'USER:PASS|@FILE', help: 'HTTP basic auth for every path but /healthz (not a replacement for TLS)' },
+  { name: 'http-label-from', value: 'NAMES', help: 'comma-separated segments whose number becomes a Prometheus label (worker.1.x -> x{worker="1"})' },
+  { name: 'http-all-interfaces', help: 'allow --http on 0.0.0.0 or :: (refused otherwise)' },
+  { name: 'snmp', value: 'ADDR', help: 'answer SNMP GET/GETNEXT/GETBULK on HOST:PORT (port 1161 when omitted); needs a community or a v3 user' },
+  { name: 'snmp-community', value: 'STR', help: 'the SNMP v1/v2c community (no default: do not use "public" where it is reachable)' },
+  { name: 'snmp-v3-user', value: 'NAME', help: 'an SNMPv3 user, authPriv with SHA and AES-128 (with --snmp-v3-auth-key and --snmp-v3-priv-key)' },
+  { name: 'snmp-v3-auth-key', value: 'KEY', help: "the v3 user's authentication passphrase (or SHMETRICS_SNMP_V3_AUTH_KEY, kept out of ps)" },
+  { name: 'snmp-v3-priv-key', value: 'KEY', help: "the v3 user's privacy passphrase (or SHMETRICS_SNMP_V3_PRIV_KEY)" },
+  { name: 'prom-file', value: 'PATH', help: "write the Prometheus text to PATH every second, for node_exporter's textfile collector" },
 ];
 
 const ALL_NAMES = new Map<string, string>();
@@ -177,7 +194,46 @@ export function resolveMasterConfig(argv: readonly string[], env: NodeJS.Process
   const lanes = scalar('lanes');
   const stopTimeout = scalar('worker-stop-timeout');
 
+  const checked = <T>(option: { value: string; from: string } | undefined, parse: (text: string) => T): T | undefined => {
+    if (!option) return undefined;
+    try {
+      return parse(option.value);
+    } catch (error) {
+      throw new UsageError(`${option.from} ${JSON.stringify(option.value)}: ${(error as Error).message}`);
+    }
+  };
+  const httpAddress = scalar('http');
+  const allowAllInterfaces = scalar('http-all-interfaces')?.value === 'true';
+  checked(httpAddress, (text) => parseListenAddress(text, { allowAllInterfaces }));
+  const httpAuth = checked(scalar('http-auth'), parseHttpAuth);
+  const labelFrom = checked(scalar('http-label-from'), parseLabelFrom) ?? [];
+  if ((httpAuth || scalar('http-all-interfaces')) && !httpAddress)
+    throw new UsageError(`${(scalar('http-auth') ?? scalar('http-all-interfaces'))!.from}: needs --http ADDR`);
+
+  const snmpAddress = scalar('snmp');
+  checked(snmpAddress, parseSnmpAddress);
+  const community = scalar('snmp-community')?.value;
+  const [v3User, v3Auth, v3Priv] = (['snmp-v3-user', 'snmp-v3-auth-key', 'snmp-v3-priv-key'] as const).map(scalar);
+  const v3Given = [v3User, v3Auth, v3Priv].filter((o) => o !== undefined);
+  if (v3Given.length > 0 && v3Given.length < 3)
+    throw new UsageError(`${v3Given[0]!.from}: an SNMPv3 user needs --snmp-v3-user, --snmp-v3-auth-key and --snmp-v3-priv-key`);
+  for (const key of [v3Auth, v3Priv])
+    if (key && key.value.length < 8) throw new UsageError(`${key.from}: a v3 passphrase needs at least 8 characters`);
+  const snmpOption = [scalar('snmp-community'), ...v3Given][0];
+  if (snmpOption && !snmpAddress) throw new UsageError(`${snmpOption.from}: needs --snmp ADDR`);
+  if (snmpAddress && community === undefined && !v3User)
+    throw new UsageError(`${snmpAddress.from} ${snmpAddress.value}: needs --snmp-community STR or an SNMPv3 user (no agent answers without one)`);
+
   return {
+    snmp: snmpAddress
+      ? {
+          address: snmpAddress.value,
+          community,
+          v3: v3User ? { user: v3User.value, authKey: v3Auth!.value, privKey: v3Priv!.value } : undefined,
+        }
+      : undefined,
+    http: httpAddress ? { address: httpAddress.value, allowAllInterfaces, auth: httpAuth, labelFrom } : undefined,
+    promFile: scalar('prom-file')?.value,
     region: region?.value ?? (name ? `/dev/shm/shmetrics-${name.value}` : undefined),
     metrics: parsed('metric', parseMetricSpec),
     thresholds,

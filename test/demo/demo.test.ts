@@ -12,7 +12,7 @@ describe('npm start', () => {
     const cwd = tempDir('demo');
     const name = `demo-test-${process.pid}`;
     const region = `/dev/shm/shmetrics-${name}`;
-    const env = { SHMETRICS_DEMO_SECONDS: '3', SHMETRICS_DEMO_NAME: name };
+    const env = { SHMETRICS_DEMO_SECONDS: '3', SHMETRICS_DEMO_NAME: name, SHMETRICS_DEMO_SNMP: '127.0.0.1:0', SHMETRICS_DEMO_HTTP: '127.0.0.1:0' };
     try {
       const first = startNode(DEMO, [], env, { cwd });
       const curl = await first.waitForLine((line) => line.startsWith('  curl '));

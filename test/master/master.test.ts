@@ -194,3 +194,29 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+describe('the master with its outputs', () => {
+  it('answers snmpget for a worker counter and serves /metrics, both started by the master', async () => {
+    const { commandExists, missingPeer } = await import('../helpers/peers');
+    const noSnmp = missingPeer('snmpget', commandExists('snmpget'));
+    const region = tempRegionPath('outputs');
+    const r = master([
+      '--region', region, '--processes', '1', '--metric', 'app.hits',
+      '--snmp', '127.0.0.1:0', '--snmp-community', 'public', '--http', '127.0.0.1:0',
+      '--', process.execPath, APP,
+    ]);
+    let stderr = '';
+    r.child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    currentStdout(r);
+    const started = await workers(r, 1);
+    for (let i = 0; i < 3; i++) await request(started.get(1)!.port);
+    const snmpPort = Number(/SNMP agent listening on 127\.0\.0\.1:(\d+)/.exec(await eventually(() => stderr, (t) => /SNMP agent listening/.test(t) && /http: serving/.test(t)))![1]);
+    const httpUrl = /http: serving on (http:\/\/\S+\/)/.exec(stderr)![1];
+    const metrics = await (await fetch(`${httpUrl}metrics`)).text();
+    expect(metrics).toMatch(/^shmetrics_worker_1_requests_total 3$/m);
+    if (!noSnmp) {
+      const got = spawnSync('snmpget', ['-v2c', '-c', 'public', '-On', '-m', '', `127.0.0.1:${snmpPort}`, '1.3.6.1.4.1.35156.17.3.1.1'], { encoding: 'utf8' });
+      expect(got.stdout).toBe('.1.3.6.1.4.1.35156.17.3.1.1 = Counter64: 3\n');
+    }
+  });
+});

@@ -84,6 +84,13 @@ describe('every bad option is exit 2 and one line naming the option and the valu
     ['a bad environment value', ['--metric', 'x'], { SHMETRICS_ALARM_FREQ: 'soon' }, /^shmetrics: SHMETRICS_ALARM_FREQ "soon": expected a whole number/],
     ['a missing ini file', ['--ini', '/nonexistent.ini'], {}, /^shmetrics: --ini \/nonexistent\.ini: cannot read: ENOENT$/],
     ['a library that does not load', ['--dlopen', '/nonexistent/lib.so'], {}, /^shmetrics: --dlopen \/nonexistent\/lib\.so: .*\/nonexistent\/lib\.so/],
+    ['--http on every interface without asking', ['--http', '0.0.0.0:9100'], {}, /^shmetrics: --http "0\.0\.0\.0:9100": .*every interface/],
+    ['--http-auth without --http', ['--http-auth', 'a:b'], {}, /^shmetrics: --http-auth: needs --http ADDR$/],
+    ['a bad --http address', ['--http', 'localhost:http'], {}, /^shmetrics: --http "localhost:http": /],
+    ['--snmp without a community or a v3 user', ['--snmp', '127.0.0.1:1161'], {}, /^shmetrics: --snmp 127\.0\.0\.1:1161: needs --snmp-community STR or an SNMPv3 user/],
+    ['a bad --snmp address', ['--snmp', '127.0.0.1:99999', '--snmp-community', 'x'], {}, /^shmetrics: --snmp "127\.0\.0\.1:99999": /],
+    ['half a v3 user', ['--snmp', ':1161', '--snmp-v3-user', 'ops'], {}, /an SNMPv3 user needs --snmp-v3-user, --snmp-v3-auth-key and --snmp-v3-priv-key/],
+    ['a short v3 key', ['--snmp', ':1161', '--snmp-v3-user', 'ops', '--snmp-v3-auth-key', 'short', '--snmp-v3-priv-key', 'longenough'], {}, /--snmp-v3-auth-key: a v3 passphrase needs at least 8 characters/],
     ['a stray argument', ['--metric', 'x', 'node', 'app.js'], {}, /unexpected argument "node": the program to run goes after --/],
   ];
   it.each(cases)('%s', (_label, args, env, message) => {
