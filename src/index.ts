@@ -50,6 +50,21 @@ export {
   type PromFileOptions,
   type ServeMetricsOptions,
 } from './http';
+export {
+  PushScheduler,
+  PUSHERS,
+  parsePushSpec,
+  formatPushSpec,
+  type PushSchedulerOptions,
+  type PushSpec,
+  type PushSpecInput,
+  type Pusher,
+  type PusherContext,
+  type PusherFactory,
+  type PushSample,
+  type PushSnapshot,
+} from './push';
+export { zabbixTemplate } from './push/zabbix-template';
 export { startSnmpAgent, parseSnmpAddress, SnmpConfigError, type SnmpAgent, type SnmpAgentOptions } from './snmp';
 export { instrument, registerBuiltins, startWorkerReporter, type InstrumentOptions } from './builtins';
 export * from './errors';

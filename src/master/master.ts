@@ -10,6 +10,7 @@ import type { MasterConfig } from './options';
 import { WorkerPool } from './worker-pool';
 import { serveMetrics, startPromFile, type MetricsServer, type PromFile } from '../http';
 import { startSnmpAgent, type SnmpAgent } from '../snmp';
+import { PushScheduler } from '../push';
 
 export interface MasterIo {
   log(message: string): void;
@@ -49,7 +50,9 @@ export async function runMaster(config: MasterConfig, io: MasterIo = processMast
   let http: MetricsServer | undefined;
   let promFile: PromFile | undefined;
   let snmp: SnmpAgent | undefined;
+  let pushes: PushScheduler | undefined;
   const cleanup = async () => {
+    await pushes?.close(); // the final push, after the workers stopped
     await snmp?.close();
     await http?.close();
     promFile?.close();
@@ -81,6 +84,11 @@ export async function runMaster(config: MasterConfig, io: MasterIo = processMast
       view = step(`--metrics-dir ${dir}`, () => new MetricsDirView(m, { dir, mode: config.metricsDirMode, log: io.log }));
       view.start();
     }
+    if (config.statsPush.length > 0) {
+      const scheduler = new PushScheduler(m, { defaultFreqSeconds: config.statsPusherDefaultFreq, log: io.log });
+      for (const spec of config.statsPush) step(`--stats-push ${spec}`, () => scheduler.add(spec));
+      pushes = scheduler;
+    }
     if (config.builtins) stopReporter = startWorkerReporter(m, 0);
     if (config.promFile) {
       const path = config.promFile;
@@ -104,6 +112,7 @@ export async function runMaster(config: MasterConfig, io: MasterIo = processMast
   }
 
   const m = metrics;
+  pushes?.start();
   io.log(
     `master ${process.pid}: region ${regionPath}` +
       (config.metricsDir ? `, metrics-dir ${config.metricsDir}` : '') +

@@ -6,6 +6,7 @@ import { parseThresholdSpec, type ThresholdDefinition } from '../spec/threshold-
 import { parseIni } from './ini';
 import { parseHttpAuth, parseLabelFrom, parseListenAddress, type HttpAuth } from '../http/http-options';
 import { parseSnmpAddress } from '../snmp/address';
+import { parsePushSpec } from '../push/push-spec';
 import type { SnmpV3User } from '../snmp/usm';
 
 /** Everything the master needs, validated: a bad value never gets as far as starting anything. */
@@ -32,6 +33,9 @@ export interface MasterConfig {
   /** node_exporter textfile output (uses --http-label-from too). */
   promFile?: string;
   snmp?: { address: string; community?: string; v3?: SnmpV3User };
+  /** --stats-push specs, checked; their pushers' own arguments are checked when the master starts. */
+  statsPush: string[];
+  statsPusherDefaultFreq: number;
 }
 
 /** The master's options, in --help order. `also` lists other spellings (uWSGI's aliases). */
@@ -67,6 +71,13 @@ export const MASTER_OPTIONS: readonly (OptionSpec & { also?: readonly string[] }
   { name: 'snmp-v3-user', value: 'NAME', help: 'an SNMPv3 user, authPriv with SHA and AES-128 (with --snmp-v3-auth-key and --snmp-v3-priv-key)' },
   { name: 'snmp-v3-auth-key', value: 'KEY', help: "the v3 user's authentication passphrase (or SHMETRICS_SNMP_V3_AUTH_KEY, kept out of ps)" },
   { name: 'snmp-v3-priv-key', value: 'KEY', help: "the v3 user's privacy passphrase (or SHMETRICS_SNMP_V3_PRIV_KEY)" },
+  { name: 'stats-push', value: 'NAME:ARGS', repeatable: true, help: 'push every metric: statsd, carbon, zabbix, rrdtool, socket, file (uWSGI syntax)' },
+  {
+    name: 'stats-pusher-default-freq',
+    value: 'SECONDS',
+    also: ['stats-pushers-default-freq'],
+    help: 'interval of the pushers without their own freq= (default 3)',
+  },
   { name: 'prom-file', value: 'PATH', help: "write the Prometheus text to PATH every second, for node_exporter's textfile collector" },
 ];
 
@@ -224,7 +235,13 @@ export function resolveMasterConfig(argv: readonly string[], env: NodeJS.Process
   if (snmpAddress && community === undefined && !v3User)
     throw new UsageError(`${snmpAddress.from} ${snmpAddress.value}: needs --snmp-community STR or an SNMPv3 user (no agent answers without one)`);
 
+  const statsPush = all('stats-push');
+  for (const { value, from } of statsPush) checked({ value, from }, parsePushSpec);
+  const pushFreq = scalar('stats-pusher-default-freq');
+
   return {
+    statsPush: statsPush.map((p) => p.value),
+    statsPusherDefaultFreq: pushFreq ? integer(pushFreq, 1, 86_400) : 3,
     snmp: snmpAddress
       ? {
           address: snmpAddress.value,

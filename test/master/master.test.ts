@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import dgram from 'node:dgram';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -218,5 +219,30 @@ describe('the master with its outputs', () => {
       const got = spawnSync('snmpget', ['-v2c', '-c', 'public', '-On', '-m', '', `127.0.0.1:${snmpPort}`, '1.3.6.1.4.1.35156.17.3.1.1'], { encoding: 'utf8' });
       expect(got.stdout).toBe('.1.3.6.1.4.1.35156.17.3.1.1 = Counter64: 3\n');
     }
+  });
+});
+
+describe('the master pushing stats', () => {
+  it('pushes every metric to a --stats-push peer every cycle, and once more when it stops', async () => {
+    const peer = dgram.createSocket('udp4');
+    const lines: string[] = [];
+    peer.on('message', (m) => lines.push(m.toString()));
+    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
+    const port = peer.address().port;
+    const region = tempRegionPath('push');
+    const r = master([
+      '--region', region, '--processes', '1', '--metric', 'app.hits', '--no-builtins',
+      '--stats-push', `socket:127.0.0.1:${port},shop`, '--stats-pusher-default-freq', '1',
+      '--', process.execPath, APP,
+    ]);
+    currentStdout(r);
+    const started = await workers(r, 1);
+    for (let i = 0; i < 4; i++) await request(started.get(1)!.port);
+    await eventually(() => lines.includes('shop.app.hits 0 4'), (seen) => seen, 4000);
+    await request(started.get(1)!.port);
+    r.child.kill('SIGTERM');
+    expect((await r.done).code).toBe(0);
+    expect(lines).toContain('shop.app.hits 0 5'); // the final push
+    peer.close();
   });
 });

@@ -91,6 +91,8 @@ describe('every bad option is exit 2 and one line naming the option and the valu
     ['a bad --snmp address', ['--snmp', '127.0.0.1:99999', '--snmp-community', 'x'], {}, /^shmetrics: --snmp "127\.0\.0\.1:99999": /],
     ['half a v3 user', ['--snmp', ':1161', '--snmp-v3-user', 'ops'], {}, /an SNMPv3 user needs --snmp-v3-user, --snmp-v3-auth-key and --snmp-v3-priv-key/],
     ['a short v3 key', ['--snmp', ':1161', '--snmp-v3-user', 'ops', '--snmp-v3-auth-key', 'short', '--snmp-v3-priv-key', 'longenough'], {}, /--snmp-v3-auth-key: a v3 passphrase needs at least 8 characters/],
+    ['an unknown stats pusher', ['--stats-push', 'nosuch:x'], {}, /^shmetrics: --stats-push "nosuch:x": .*nosuch.*statsd/],
+    ['a stats pusher whose arguments do not parse', ['--stats-push', 'statsd:127.0.0.1'], {}, /^shmetrics: --stats-push statsd:127\.0\.0\.1: .*PORT/],
     ['a stray argument', ['--metric', 'x', 'node', 'app.js'], {}, /unexpected argument "node": the program to run goes after --/],
   ];
   it.each(cases)('%s', (_label, args, env, message) => {
