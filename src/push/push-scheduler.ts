@@ -11,6 +11,8 @@
  */
 
 import { PushSpecError, ShmetricsError } from '../errors';
+import { deriveSeries } from '../histogram/derived-series';
+import type { HistogramSnapshot } from '../histogram/histogram-snapshot';
 import type { Metric } from '../metric';
 import type { MetricInfo, Metrics, MetricsSnapshot } from '../metrics';
 import type { PushSample, Pusher, PusherContext, PusherFactory } from './pusher';
@@ -71,6 +73,9 @@ export class PushScheduler {
   private snapshotFailing = false;
   /** The previous cycle's samples and raw values: an unchanged value reuses its (immutable) sample. */
   private previousSamples: ScheduledSample[] = [];
+  /** This cycle's histograms: the derived series each pusher gets in place of the histogram's sample. */
+  private readonly derived = new Map<ScheduledSample, ScheduledSample[]>();
+  private hasHistograms = false;
   private previousRaw: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
   constructor(
@@ -248,7 +253,8 @@ export class PushScheduler {
     this.snapshotFailing = false;
     const all = this.samplesOf(snapshot);
     for (const instance of due) {
-      const samples = instance.allow.length === 0 && instance.forbid.length === 0 ? all : this.filter(instance, snapshot.metrics, all);
+      const chosen = instance.allow.length === 0 && instance.forbid.length === 0 ? all : this.filter(instance, snapshot.metrics, all);
+      const samples = this.hasHistograms ? chosen.flatMap((sample) => this.derived.get(sample) ?? [sample]) : chosen;
       try {
         instance.pusher.push({ takenAtMs: snapshot.takenAtMs, samples });
         if (instance.failing) this.log(`stats pusher ${instance.name}: push() works again`);
@@ -273,6 +279,7 @@ export class PushScheduler {
     const previous = this.previousSamples;
     const previousRaw = this.previousRaw;
     const samples = new Array<ScheduledSample>(metrics.length);
+    this.derived.clear();
     for (let i = 0; i < metrics.length; i++) {
       const info = metrics[i];
       const at = info.valueIndex * 2;
@@ -289,7 +296,9 @@ export class PushScheduler {
         initialValue: info.initialValue,
         resetAfterPush: info.resetAfterPush,
       };
+      if (info.type === 'histogram') this.derived.set(samples[i], derivedSamples(info.name, snapshot.histogram(info)));
     }
+    this.hasHistograms = this.derived.size > 0;
     this.previousSamples = samples;
     this.previousRaw = raw;
     return samples;
@@ -350,4 +359,17 @@ function countDropped(instance: Instance | undefined, count: number): void {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A histogram as the scalar series every pusher can send (README "Histograms"); `.count` carries the buckets. */
+function derivedSamples(name: string, histogram: HistogramSnapshot): ScheduledSample[] {
+  return deriveSeries(histogram).map((series) => ({
+    name: `${name}.${series.suffix}`,
+    type: series.type,
+    value: series.value,
+    initialValue: 0n,
+    resetAfterPush: false,
+    derivedFrom: name,
+    histogram: series.suffix === 'count' ? histogram : undefined,
+  }));
 }

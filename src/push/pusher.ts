@@ -1,11 +1,18 @@
+import type { HistogramSnapshot } from '../histogram/histogram-snapshot';
 import type { MetricType } from '../spec/metric-spec';
 
-/** One metric's value in a push snapshot. */
+/**
+ * One metric's value in a push snapshot. A histogram `h` arrives as its derived series (README
+ * "Histograms"): `h.count` and `h.sum` (counters), `h.p50` ... `h.max` (gauges), each with `derivedFrom`
+ * set to `h`; the `h.count` sample also carries the whole `histogram`, for pushers that send buckets.
+ */
 export interface PushSample {
   readonly name: string;
   readonly type: MetricType;
   readonly oid?: string;
   readonly value: bigint;
+  readonly derivedFrom?: string;
+  readonly histogram?: HistogramSnapshot;
 }
 
 /** The values of every metric a pusher may send, read once per push cycle and shared by its pushers. */

@@ -8,15 +8,21 @@
  * - a negative gauge goes as `name:0|g` then `name:-N|g` in the same datagram (statsd reads a signed gauge
  *   as a change of the current value);
  * - aliases go as gauges (uWSGI: `|c`, with the same summing problem as counters);
- * - a histogram goes as the count of its observations, a counter (`|c`, delta);
+ * - a histogram goes as statsd timers: for every bucket that received k observations since the previous
+ *   push, min(k, 100) lines `name:<bucket upper bound>|ms`, with a sample rate `|@<lines/k>` when k > 100,
+ *   so statsd's count and rate are exact and its percentiles are read from the buckets (within a bucket);
  * - many lines per datagram instead of one datagram per metric.
  */
 
+import type { HistogramSnapshot } from '../histogram/histogram-snapshot';
 import { MAX_NAME_BYTES } from '../spec/metric-spec';
 import { PushSpecError } from '../errors';
 import type { PushSample, PushSnapshot, Pusher, PusherContext, PusherFactory } from './pusher';
 import type { ScheduledSample } from './push-scheduler';
 import { parsePositiveInteger, parseUdpPusherArgs, UdpSender, type Datagram, type DatagramSource, type UdpPeer } from './udp-sender';
+
+/** Lines per histogram bucket and push; past it a sample rate stands for the rest. */
+const MAX_TIMER_LINES_PER_BUCKET = 100;
 
 /** uWSGI's default is `uwsgi`. */
 export const STATSD_DEFAULT_PREFIX = 'shmetrics';
@@ -58,6 +64,8 @@ export class StatsdPusher implements Pusher {
   /** Each counter's value at the previous push, for the deltas. */
   private readonly previous = new Map<string, bigint>();
   private pushedBefore = false;
+  /** Each histogram's bucket counts at the previous push. */
+  private readonly previousBuckets = new Map<string, readonly number[]>();
   private readonly keyPrefix: string;
 
   constructor(
@@ -78,11 +86,32 @@ export class StatsdPusher implements Pusher {
     return this.sender.close();
   }
 
-  /** The text for one metric: one line, or two for a negative gauge. */
-  format(sample: PushSample, firstPush: boolean): string {
+  /**
+   * The text for one metric: one line, or two for a negative gauge; for a histogram, its timer lines (as
+   * separate entries: they may fill several datagrams); nothing for the rest of a histogram's series.
+   */
+  format(sample: PushSample, firstPush: boolean): string | string[] {
+    if (sample.derivedFrom !== undefined) return sample.histogram ? this.timerLines(sample.derivedFrom, sample.histogram, firstPush) : [];
     const key = this.keyPrefix + sample.name;
     if (sample.type === 'counter' || sample.type === 'histogram') return `${key}:${this.delta(sample, firstPush)}|c`;
     return sample.value < 0n ? `${key}:0|g\n${key}:${sample.value}|g` : `${key}:${sample.value}|g`;
+  }
+
+  private timerLines(name: string, histogram: HistogramSnapshot, firstPush: boolean): string[] {
+    const previous = this.previousBuckets.get(name);
+    this.previousBuckets.set(name, histogram.counts);
+    if (!previous && firstPush) return []; // as for counters: what was counted before this pusher started is not sent
+    const key = this.keyPrefix + name;
+    const lines: string[] = [];
+    histogram.counts.forEach((count, i) => {
+      const observed = count - (previous?.[i] ?? 0);
+      if (observed <= 0) return;
+      const representative = histogram.bounds[Math.min(i, histogram.bounds.length - 1)];
+      const sent = Math.min(observed, MAX_TIMER_LINES_PER_BUCKET);
+      const line = sent === observed ? `${key}:${representative}|ms` : `${key}:${representative}|ms|@${(sent / observed).toPrecision(6)}`;
+      for (let n = 0; n < sent; n++) lines.push(line);
+    });
+    return lines;
   }
 
   /**
@@ -107,6 +136,9 @@ class StatsdDatagrams implements DatagramSource {
   private index = 0;
   /** A metric's text formatted but not yet placed (it did not fit the previous datagram). */
   private carried?: string;
+  /** Timer lines of a histogram, one entry each; those from pendingAt on are still to place. */
+  private pending: string[] = [];
+  private pendingAt = 0;
 
   constructor(
     private readonly samples: readonly PushSample[],
@@ -116,17 +148,27 @@ class StatsdDatagrams implements DatagramSource {
   ) {}
 
   get remaining(): number {
-    return this.samples.length - this.index + (this.carried === undefined ? 0 : 1);
+    return this.samples.length - this.index + this.pending.length - this.pendingAt + (this.carried === undefined ? 0 : 1);
   }
 
   next(): Datagram | undefined {
     let payload = '';
     let values = 0;
     for (;;) {
-      if (this.carried === undefined) {
+      while (this.carried === undefined) {
+        if (this.pendingAt < this.pending.length) {
+          this.carried = this.pending[this.pendingAt++];
+          break;
+        }
         if (this.index >= this.samples.length) break;
-        this.carried = this.pusher.format(this.samples[this.index++], this.firstPush);
+        const text = this.pusher.format(this.samples[this.index++], this.firstPush);
+        if (typeof text === 'string') this.carried = text;
+        else {
+          this.pending = text;
+          this.pendingAt = 0;
+        }
       }
+      if (this.carried === undefined) break;
       // ASCII only (names and the prefix are checked), so length = bytes.
       const grown = values === 0 ? this.carried.length : payload.length + 1 + this.carried.length;
       if (values > 0 && grown > this.maxBytes) break;
