@@ -1,3 +1,5 @@
+import { DERIVED_SUFFIXES, deriveSeries } from '../histogram/derived-series';
+import { HistogramSnapshot } from '../histogram/histogram-snapshot';
 import type { Metrics, MetricInfo } from '../metrics';
 import type { MetricType } from '../spec/metric-spec';
 import { SnmpConfigError } from './errors';
@@ -9,6 +11,14 @@ import { BASE_ARCS, Column, compareOids, ENTRY_ARC, formatOid, hasPrefix, LAST_C
  */
 export type ValueKind = 'counter' | 'gauge';
 
+/**
+ * A histogram with an oid also answers its derived series (deriveSeries(), the list every output uses),
+ * in that order, one arc below its oid: BASE.oid.1 count, .2 sum (counters), .3 p50, .4 p90, .5 p99,
+ * .6 p999, .7 min, .8 max (gauges). BASE.oid itself keeps answering the count. Their kinds are read
+ * from deriveSeries() itself, so that the list and its types have one source.
+ */
+export const DERIVED_KINDS: readonly ValueKind[] = deriveSeries(new HistogramSnapshot([1], [0, 0], 0)).map((series) => series.type);
+
 /** One instance the agent answers for. */
 export interface MibObject {
   readonly oid: readonly number[];
@@ -19,6 +29,8 @@ export interface MibObject {
   readonly target: MetricInfo | undefined;
   /** How that value is sent. */
   readonly kind: ValueKind | undefined;
+  /** 0: the metric's value; k >= 1: series k of deriveSeries() of the histogram `target` (at BASE.oid.k). */
+  readonly derived: number;
 }
 
 export const NO_SUCH_OBJECT = 'noSuchObject';
@@ -28,6 +40,8 @@ export type GetResult = MibObject | typeof NO_SUCH_OBJECT | typeof NO_SUCH_INSTA
 interface OidEntry {
   readonly arcs: readonly number[];
   readonly slot: number;
+  /** 0: the metric's own oid; k: its histogram's derived series k (see DERIVED_KINDS). */
+  readonly derived: number;
 }
 
 /** Type codes of the shmMetricType column: uWSGI's type code + 1 (SMI enumerations start at 1). */
@@ -38,7 +52,7 @@ const MAX_ALIAS_HOPS = 64;
 
 /**
  * The metrics of a region in OID order, without ever materialising the whole tree: metrics with an oid
- * sit in one sorted array (binary search), the table BASE.20.1.c.i is computed from slot numbers (rows
+ * (and the derived series of histograms with one) sit in one sorted array (binary search), the table BASE.20.1.c.i is computed from slot numbers (rows
  * only grow, and index = slot + 1 is already in order). GET and GETNEXT are O(log n), so a walk of n
  * metrics is O(n log n) — net-snmp's Agent sorts every sibling list on each step, O(n²) a walk.
  *
@@ -54,7 +68,10 @@ export class MetricsMibView {
   /** Table indexes (slot + 1), ascending, of the rows of each value column. */
   private readonly counterRows: number[] = [];
   private readonly gaugeRows: number[] = [];
-  /** Metrics answering at their own oid, sorted; on a duplicate oid the first slot keeps it. */
+  /**
+   * Metrics answering at their own oid and histograms' derived series, sorted. On a duplicate oid the
+   * first slot keeps it; a metric's own oid wins over a histogram's derived OID, whatever the order.
+   */
   private readonly oidEntries: OidEntry[] = [];
 
   /**
@@ -116,12 +133,37 @@ export class MetricsMibView {
     const existing = this.oidEntries[at];
     if (existing && compareOids(existing.arcs, arcs) === 0) {
       const owner = this.catalog[existing.slot];
-      return this.log(
-        `SNMP: metric "${info.name}" has oid=${info.oid}, already answered by "${owner.name}" (the first one keeps it, as in uWSGI); ` +
-          `"${info.name}" is only reachable as a table row (index ${info.slot + 1})`,
-      );
+      if (existing.derived === 0)
+        return this.log(
+          `SNMP: metric "${info.name}" has oid=${info.oid}, already answered by "${owner.name}" (the first one keeps it, as in uWSGI); ` +
+            `"${info.name}" is only reachable as a table row (index ${info.slot + 1})`,
+        );
+      // A metric keeps the oid it was given even when a histogram defined before derives a series there.
+      this.oidEntries[at] = { arcs, slot: info.slot, derived: 0 };
+      this.logDerivedConflict(owner, existing.derived, info);
+    } else {
+      this.oidEntries.splice(at, 0, { arcs, slot: info.slot, derived: 0 });
     }
-    this.oidEntries.splice(at, 0, { arcs, slot: info.slot });
+    if (info.type === 'histogram') this.addDerived(info, arcs);
+  }
+
+  /** A histogram's derived series, one arc below its oid, except where a metric has that oid. */
+  private addDerived(histogram: MetricInfo, arcs: readonly number[]): void {
+    for (let k = 1; k <= DERIVED_KINDS.length; k++) {
+      const derived = [...arcs, k];
+      const at = this.lowerBound(derived);
+      const existing = this.oidEntries[at];
+      if (existing && compareOids(existing.arcs, derived) === 0) this.logDerivedConflict(histogram, k, this.catalog[existing.slot]);
+      else this.oidEntries.splice(at, 0, { arcs: derived, slot: histogram.slot, derived: k });
+    }
+  }
+
+  private logDerivedConflict(histogram: MetricInfo, k: number, owner: MetricInfo): void {
+    const series = `${histogram.name}.${DERIVED_SUFFIXES[k - 1]}`;
+    this.log(
+      `SNMP: histogram "${histogram.name}" (oid=${histogram.oid}) would answer ${series} at oid=${histogram.oid}.${k}, ` +
+        `which is the oid of "${owner.name}"; "${owner.name}" answers there and ${series} is not served over SNMP`,
+    );
   }
 
   private targetOf(info: MetricInfo): MetricInfo | undefined {
@@ -144,8 +186,9 @@ export class MetricsMibView {
   }
 
   private entryAt(index: number): MibObject {
-    const entry = this.oidEntries[index];
-    return { oid: entry.arcs, info: this.catalog[entry.slot], column: 0, target: this.targets[entry.slot], kind: this.kinds[entry.slot] };
+    const { arcs, slot, derived } = this.oidEntries[index];
+    const kind = derived === 0 ? this.kinds[slot] : DERIVED_KINDS[derived - 1];
+    return { oid: arcs, info: this.catalog[slot], column: 0, target: this.targets[slot], kind, derived };
   }
 
   get(oid: readonly number[]): GetResult {
@@ -153,7 +196,8 @@ export class MetricsMibView {
     if (oid[BASE_ARCS.length] === TABLE_ARC) return this.tableGet(oid);
     const at = this.lowerBound(oid);
     if (at < this.oidEntries.length && compareOids(this.oidEntries[at].arcs, oid) === 0) return this.entryAt(at);
-    // Below a metric's own oid (snmpget habits such as a trailing .0): the object exists, not the instance.
+    // Below a metric's own oid (snmpget habits such as a trailing .0) or a histogram's derived series
+    // (BASE.oid.9, BASE.oid.1.0): the object exists, not the instance.
     for (let length = oid.length - 1; length > BASE_ARCS.length; length--) {
       const prefix = oid.slice(0, length);
       const p = this.lowerBound(prefix);
@@ -179,7 +223,14 @@ export class MetricsMibView {
 
   private tableObject(column: number, index: number): MibObject {
     const slot = index - 1;
-    return { oid: [...TABLE_ARCS, ENTRY_ARC, column, index], info: this.catalog[slot], column, target: this.targets[slot], kind: this.kinds[slot] };
+    return {
+      oid: [...TABLE_ARCS, ENTRY_ARC, column, index],
+      info: this.catalog[slot],
+      column,
+      target: this.targets[slot],
+      kind: this.kinds[slot],
+      derived: 0,
+    };
   }
 
   /** The first instance after `oid` in lexicographic order, or undefined at the end of the view. */

@@ -2,10 +2,13 @@
  * What an agent answers to a request PDU (RFC 3416 §4.2; RFC 1157 §4.1 for v1), against the metrics
  * view. Each value is read with `metrics.getBigInt()` when its varbind is built: O(1) a value, where a
  * `snapshot()` per PDU would copy every value of the region (20 µs at 10,000 metrics) for each step of
- * a walk.
+ * a walk. A histogram's derived series (BASE.oid.1 to .8) come from one `snapshot()` of that histogram
+ * per PDU, taken when the first of them is read.
  */
 
-import type { Metrics } from '../metrics';
+import { type DerivedSeries, deriveSeries } from '../histogram/derived-series';
+import type { HistogramSnapshot } from '../histogram/histogram-snapshot';
+import type { MetricInfo, Metrics } from '../metrics';
 import { BerWriter, Tag } from './ber';
 import { type RequestPdu, type RequestVarbind, type ResponseVarbind, varbindSize } from './message';
 import { type MetricsMibView, type MibObject, NO_SUCH_OBJECT, TYPE_CODES } from './mib-view';
@@ -38,6 +41,8 @@ type Missing = typeof Tag.NoSuchObject | typeof Tag.NoSuchInstance | typeof Tag.
 export class PduProcessor {
   private readonly scratch = new BerWriter(4096);
   private readonly engineScalars: readonly EngineScalar[];
+  /** This PDU's derived series of each histogram read so far, by name: one snapshot a histogram a PDU. */
+  private readonly derivedSeries = new Map<string, readonly DerivedSeries[]>();
 
   constructor(
     private readonly metrics: Metrics,
@@ -53,15 +58,20 @@ export class PduProcessor {
    */
   answer(pdu: RequestPdu, v1: boolean, budget: number): Answer {
     this.view.refresh();
-    switch (pdu.tag) {
-      case Tag.GetRequest:
-        return this.getOrNext(pdu, v1, budget, false);
-      case Tag.GetNextRequest:
-        return this.getOrNext(pdu, v1, budget, true);
-      case Tag.GetBulkRequest:
-        return this.bulk(pdu, budget);
-      default:
-        return this.set(pdu, v1);
+    this.derivedSeries.clear();
+    try {
+      switch (pdu.tag) {
+        case Tag.GetRequest:
+          return this.getOrNext(pdu, v1, budget, false);
+        case Tag.GetNextRequest:
+          return this.getOrNext(pdu, v1, budget, true);
+        case Tag.GetBulkRequest:
+          return this.bulk(pdu, budget);
+        default:
+          return this.set(pdu, v1);
+      }
+    } finally {
+      this.derivedSeries.clear();
     }
   }
 
@@ -160,9 +170,22 @@ export class PduProcessor {
     // The view only lists value instances whose kind it knows (an unresolvable alias has none).
     if (object.target === undefined) throw new Error(`SNMP view: no value for metric "${info.name}"`);
     // The target's own name: an alias of a histogram reads the histogram's count, not its first bucket.
-    const raw = this.metrics.getBigInt(object.target.name);
+    const raw = object.derived === 0 ? this.metrics.getBigInt(object.target.name) : this.derivedValue(object.target, object.derived);
     if (object.kind === 'gauge') return { oid, tag: Tag.Gauge32, value: toGauge32(raw) };
     return v1 ? { oid, tag: Tag.Counter32, value: toCounter32(raw) } : { oid, tag: Tag.Counter64, value: toCounter64(raw) };
+  }
+
+  /** Series k (from 1) of deriveSeries() of a histogram, from this PDU's snapshot of it. */
+  private derivedValue(histogram: MetricInfo, k: number): bigint {
+    let series = this.derivedSeries.get(histogram.name);
+    if (!series) {
+      // Duck-typed, as startSnmpAgent's Metrics: a Histogram from another copy of the package works as well.
+      const handle = this.metrics.metric(histogram.name) as { snapshot?: () => HistogramSnapshot };
+      if (typeof handle.snapshot !== 'function') throw new Error(`SNMP view: metric "${histogram.name}" is not a histogram`);
+      series = deriveSeries(handle.snapshot());
+      this.derivedSeries.set(histogram.name, series);
+    }
+    return series[k - 1].value;
   }
 }
 
