@@ -226,6 +226,8 @@ describe.skipIf(missing)('the SNMP agent, read with Debian snmp tools', () => {
       if (info.oid && !owners.has(info.oid)) {
         owners.add(info.oid);
         oids.push(`${BASE}.${info.oid}`);
+        // A histogram also answers its derived series .1 (count) to .8 (max): worker.N.response_time here.
+        if (info.type === 'histogram') for (let k = 1; k <= 8; k++) oids.push(`${BASE}.${info.oid}.${k}`);
       }
     }
     return oids.sort(compareDotted);

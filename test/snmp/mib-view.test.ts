@@ -30,9 +30,18 @@ describe('the OID order of the agent, against a brute-force model', () => {
     metrics.define('name=alias.g,type=alias,alias=m.0,oid=50');
     metrics.define('name=alias.alias,type=alias,alias=alias.g');
     metrics.histogram('h', [1, 2]);
+    // Histograms with an oid answer BASE.oid.1 to .8 too; a metric's own oid wins over a derived one.
+    metrics.define('name=pre,oid=40.1');
+    metrics.define('name=h.40,type=histogram,buckets=1;2,oid=40'); // its .1 is pre's (defined before)
+    metrics.define('name=h.19,type=histogram,buckets=5,oid=19'); // .1 to .8, then m.8 at 19.9
+    metrics.define('name=h.3,type=histogram,buckets=5,oid=3.1.2.1'); // between m.4 (3.1.2) and m.5 (3.1.2.1.1)
+    metrics.define('name=h.30,type=histogram,buckets=5,oid=30');
+    metrics.define('name=h.dup,type=histogram,buckets=5,oid=3.1.10'); // a duplicate oid: a table row, no derived OIDs
     const view = new MetricsMibView(metrics, () => {});
     metrics.define('name=late,oid=20.5'); // while running: a table row only
     metrics.define('name=later,oid=22.1');
+    metrics.define('name=late.h,type=histogram,buckets=5,oid=20.6'); // while running, in the table: a table row only
+    metrics.define('name=takes.derived,oid=30.4'); // after h.30: it takes h.30's p90 OID
     responder = new SnmpResponder(metrics, view, { community: 'public' }, () => {});
 
     const set = new Set<string>(ENGINE);
@@ -43,7 +52,11 @@ describe('the OID order of the agent, against a brute-force model', () => {
       while (target.type === 'alias') target = list.find((m) => m.name === target.alias)!;
       set.add(`${BASE}.20.1.1.${index}`).add(`${BASE}.20.1.2.${index}`).add(`${BASE}.20.1.${target.type === 'gauge' ? 4 : 3}.${index}`);
     }
-    for (const info of list) if (info.oid && !info.oid.startsWith('20.') && info.name !== 'dup') set.add(`${BASE}.${info.oid}`);
+    for (const info of list) {
+      if (!info.oid || info.oid.startsWith('20.') || info.name === 'dup' || info.name === 'h.dup') continue;
+      set.add(`${BASE}.${info.oid}`);
+      if (info.type === 'histogram') for (let k = 1; k <= 8; k++) set.add(`${BASE}.${info.oid}.${k}`);
+    }
     served = [...set].sort(compareDotted);
   });
 
