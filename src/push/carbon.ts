@@ -14,6 +14,7 @@ import { PushSpecError } from '../errors';
 import { parseKeyval, type KeyvalItem } from '../spec/keyval';
 import type { Pusher, PusherContext, PusherFactory, PushSample, PushSnapshot } from './pusher';
 import { type DeliveryOptions, parseDeliveryKeys, parseHostPort, pieceBytesFor, TcpLineSender } from './tcp-sender';
+import { FormattingQueue } from './idle-waiters';
 
 /**
  * Samples formatted per turn of the event loop (about a millisecond at most, even before the JIT has warmed up).
@@ -104,7 +105,10 @@ export class CarbonPusher implements Pusher {
   private readonly sender: TcpLineSender;
   /** name → `<base><name> `: built once per metric, not once per push. */
   private readonly prefixes = new Map<string, string>();
-  private formatting: Promise<void> = Promise.resolve();
+  private readonly formatting = new FormattingQueue<PushSnapshot>(
+    (snapshot) => this.format(snapshot),
+    (error) => this.context.log(`${this.context.instance}: cannot format a push: ${error.message}`),
+  );
   private readonly pieceBytes: number;
   private closed = false;
 
@@ -137,16 +141,13 @@ export class CarbonPusher implements Pusher {
 
   push(snapshot: PushSnapshot): void {
     if (this.closed) return;
-    // Formatting runs in slices on later turns of the event loop, one snapshot after the other.
-    this.formatting = this.formatting.then(() => this.format(snapshot)).catch((error: unknown) => {
-      this.context.log(`${this.context.instance}: cannot format a push: ${(error as Error).message}`);
-    });
+    this.formatting.add(snapshot); // formatted in slices on later turns, one snapshot after the other
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.formatting;
+    await this.formatting.drained();
     await this.sender.close(this.options.timeoutSeconds * 1000);
   }
 

@@ -19,6 +19,7 @@ import { PushSpecError } from '../errors';
 import { parseKeyval, type KeyvalItem } from '../spec/keyval';
 import type { Pusher, PusherContext, PusherFactory, PushSample, PushSnapshot } from './pusher';
 import { Backoff, type DeliveryOptions, describeError, parseDeliveryKeys, PeerHealth, pieceBytesFor } from './tcp-sender';
+import { FormattingQueue, IdleWaiters } from './idle-waiters';
 
 /**
  * Samples formatted per turn of the event loop (about a millisecond at most, even before the JIT has warmed up).
@@ -134,8 +135,10 @@ export class RrdtoolPusher implements Pusher {
   private retryTimer?: NodeJS.Timeout;
   private stallTimer?: NodeJS.Timeout;
   private startedAt = 0;
-  private formatting: Promise<void> = Promise.resolve();
-  private unformatted = 0;
+  private readonly formatting = new FormattingQueue<PushSnapshot>(
+    (snapshot) => this.format(snapshot),
+    (error) => this.context.log(`${this.context.instance}: cannot format a push: ${error.message}`),
+  );
   /** Commands are queued, dropped and written in pieces of about this many bytes. */
   private readonly pieceBytes: number;
   private skippedLogged = false;
@@ -154,7 +157,7 @@ export class RrdtoolPusher implements Pusher {
   private killedBecause?: string;
   private closing = false;
   private closed = false;
-  private idleWaiters: (() => void)[] = [];
+  private readonly idle = new IdleWaiters();
 
   constructor(readonly options: RrdtoolOptions, private readonly context: PusherContext) {
     this.label = `${context.instance} ${options.dir}`;
@@ -178,7 +181,7 @@ export class RrdtoolPusher implements Pusher {
 
   /** Commands not answered yet (queued or written), plus one per push not yet turned into commands. */
   get pendingCommands(): number {
-    let commands = this.unformatted;
+    let commands = this.formatting.pending;
     for (const piece of this.queue) commands += piece.ops.length;
     for (const piece of this.inFlight) commands += piece.ops.length;
     return commands - this.answered;
@@ -191,17 +194,13 @@ export class RrdtoolPusher implements Pusher {
 
   push(snapshot: PushSnapshot): void {
     if (this.closed) return;
-    this.unformatted++;
-    this.formatting = this.formatting
-      .then(() => this.format(snapshot))
-      .catch((error: unknown) => this.context.log(`${this.context.instance}: cannot format a push: ${(error as Error).message}`))
-      .finally(() => this.unformatted--);
+    this.formatting.add(snapshot);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.formatting;
+    await this.formatting.drained();
     this.closing = true;
     if (this.retryTimer) {
       clearTimeout(this.retryTimer);
@@ -402,7 +401,7 @@ export class RrdtoolPusher implements Pusher {
       if (piece.last) this.endOfPush();
       if (this.inFlight.length === 0 && this.queue.length === 0) {
         this.health.caughtUp();
-        this.notifyIdle();
+        this.idle.notify();
       }
     }
   }
@@ -455,7 +454,7 @@ export class RrdtoolPusher implements Pusher {
     this.pushErrors = 0;
     this.health.lost(lost);
     if (this.closing) {
-      this.notifyIdle();
+      this.idle.notify();
       return;
     }
     if (Date.now() - this.startedAt >= 10_000) this.backoff.reset();
@@ -472,7 +471,7 @@ export class RrdtoolPusher implements Pusher {
   private failed(reason: string): void {
     this.health.down(reason);
     if (this.closing) {
-      this.notifyIdle();
+      this.idle.notify();
       return;
     }
     this.retryTimer = setTimeout(() => {
@@ -518,27 +517,10 @@ export class RrdtoolPusher implements Pusher {
   }
 
   private waitIdle(deadline: number): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        const idle = this.queue.length === 0 && this.inFlight.length === 0;
-        const hopeless = this.child === undefined && !this.starting;
-        if (idle || hopeless || Date.now() >= deadline) {
-          clearTimeout(timer);
-          resolve();
-        } else this.idleWaiters.push(check);
-      };
-      const timer = setTimeout(() => {
-        this.idleWaiters = this.idleWaiters.filter((w) => w !== check);
-        resolve();
-      }, Math.max(0, deadline - Date.now()));
-      check();
-    });
-  }
-
-  private notifyIdle(): void {
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const waiter of waiters) waiter();
+    return this.idle.wait(
+      () => (this.queue.length === 0 && this.inFlight.length === 0) || (this.child === undefined && !this.starting),
+      deadline,
+    );
   }
 }
 

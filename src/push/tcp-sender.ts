@@ -8,6 +8,7 @@
 
 import dns from 'node:dns';
 import net from 'node:net';
+import { IdleWaiters } from './idle-waiters';
 
 /** Reconnect delays start here and double after each failure, up to the pusher's retry_delay. */
 export const FIRST_RETRY_DELAY_MS = 250;
@@ -286,7 +287,7 @@ export class TcpLineSender {
   private connectedAt = 0;
   private closing = false;
   private closed = false;
-  private idleWaiters: (() => void)[] = [];
+  private readonly idle = new IdleWaiters();
   private flushScheduled = false;
 
   constructor(private readonly options: TcpLineSenderOptions) {
@@ -414,7 +415,7 @@ export class TcpLineSender {
       this.trim();
     }
     if (this.closing) {
-      this.notifyIdle();
+      this.idle.notify();
       return;
     }
     // A peer that accepts and drops connections at once must not be reconnected to in a tight loop.
@@ -427,7 +428,7 @@ export class TcpLineSender {
   private failed(reason: string): void {
     this.health.down(reason);
     if (this.closing) {
-      this.notifyIdle();
+      this.idle.notify();
       return;
     }
     const delay = this.backoff.next();
@@ -462,7 +463,7 @@ export class TcpLineSender {
         if (index >= 0) this.inFlight.splice(index, 1);
         if (this.inFlight.length === 0 && this.queue.length === 0) {
           this.health.caughtUp();
-          this.notifyIdle();
+          this.idle.notify();
         }
       });
     }
@@ -481,26 +482,6 @@ export class TcpLineSender {
   }
 
   private waitIdle(deadline: number): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        const idle = this.queue.length === 0 && this.inFlight.length === 0;
-        const hopeless = !this.connected && !this.connecting;
-        if (idle || hopeless || Date.now() >= deadline) {
-          clearTimeout(timer);
-          resolve();
-        } else this.idleWaiters.push(check);
-      };
-      const timer = setTimeout(() => {
-        this.idleWaiters = this.idleWaiters.filter((w) => w !== check);
-        resolve();
-      }, Math.max(0, deadline - Date.now()));
-      check();
-    });
-  }
-
-  private notifyIdle(): void {
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const waiter of waiters) waiter();
+    return this.idle.wait(() => (this.queue.length === 0 && this.inFlight.length === 0) || (!this.connected && !this.connecting), deadline);
   }
 }

@@ -32,6 +32,7 @@ import {
   PeerHealth,
 } from './tcp-sender';
 import { zabbixKey, zabbixTemplateInSlices } from './zabbix-template';
+import { FormattingQueue, IdleWaiters } from './idle-waiters';
 
 /**
  * Samples formatted per turn of the event loop (about a millisecond at most, even before the JIT has warmed up).
@@ -143,8 +144,10 @@ export class ZabbixPusher implements Pusher {
   private queued = 0;
   private sending = false;
   private retryTimer?: NodeJS.Timeout;
-  private formatting: Promise<void> = Promise.resolve();
-  private unformatted = 0;
+  private readonly formatting = new FormattingQueue<PushSnapshot>(
+    (snapshot) => this.format(snapshot),
+    (error) => this.context.log(`${this.context.instance}: cannot format a push: ${error.message}`),
+  );
   /** name → `{"host":…,"key":…,"value":"`, built once per metric. */
   private readonly heads = new Map<string, string>();
   private readonly hostJson: string;
@@ -156,7 +159,7 @@ export class ZabbixPusher implements Pusher {
   private lastTemplateError?: string;
   private closing = false;
   private closed = false;
-  private idleWaiters: (() => void)[] = [];
+  private readonly idle = new IdleWaiters();
 
   constructor(readonly options: ZabbixOptions, private readonly context: PusherContext) {
     const hostPort = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
@@ -181,22 +184,18 @@ export class ZabbixPusher implements Pusher {
 
   /** Pushes not answered yet: being formatted, queued, or being sent. */
   get pendingRequests(): number {
-    return this.unformatted + this.queue.length + (this.sending ? 1 : 0);
+    return this.formatting.pending + this.queue.length + (this.sending ? 1 : 0);
   }
 
   push(snapshot: PushSnapshot): void {
     if (this.closed) return;
-    this.unformatted++;
-    this.formatting = this.formatting
-      .then(() => this.format(snapshot))
-      .catch((error: unknown) => this.context.log(`${this.context.instance}: cannot format a push: ${(error as Error).message}`))
-      .finally(() => this.unformatted--);
+    this.formatting.add(snapshot);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.formatting;
+    await this.formatting.drained();
     await this.templateWriting;
     this.closing = true;
     if (this.retryTimer) {
@@ -205,16 +204,7 @@ export class ZabbixPusher implements Pusher {
       this.pump();
     }
     const deadline = Date.now() + this.options.timeoutSeconds * 1000;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.options.timeoutSeconds * 1000);
-      const check = (): void => {
-        if ((this.queue.length === 0 && !this.sending) || (!this.sending && this.health.isDown) || Date.now() >= deadline) {
-          clearTimeout(timer);
-          resolve();
-        } else this.idleWaiters.push(check);
-      };
-      check();
-    });
+    await this.idle.wait(() => (this.queue.length === 0 && !this.sending) || (!this.sending && this.health.isDown), deadline);
     const left = this.queue.reduce((sum, request) => sum + request.values, 0);
     this.queue.length = 0;
     this.queued = 0;
@@ -307,7 +297,7 @@ export class ZabbixPusher implements Pusher {
       this.health.up();
       this.logReply(outcome.response, outcome.info, request.values);
       if (this.queue.length === 0) this.health.caughtUp();
-      this.notifyIdle();
+      this.idle.notify();
       this.pump();
       return;
     }
@@ -317,7 +307,7 @@ export class ZabbixPusher implements Pusher {
     this.trim();
     const what = outcome.kind === 'unreachable' ? 'cannot connect' : 'no reply to "sender data"';
     this.health.down(`${what} (${outcome.reason})`);
-    this.notifyIdle();
+    this.idle.notify();
     if (this.closing) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
@@ -417,11 +407,6 @@ export class ZabbixPusher implements Pusher {
       });
   }
 
-  private notifyIdle(): void {
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const waiter of waiters) waiter();
-  }
 }
 
 /** Resolves at the socket's next 'drain' or 'close', whichever comes first. */
