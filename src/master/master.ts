@@ -69,9 +69,15 @@ export async function runMaster(config: MasterConfig, io: MasterIo = processMast
     );
     const m = metrics;
     m.on('log', (message) => io.log(message));
+    // A region that outlived its previous master (an explicit --region or --name, the master killed) holds
+    // newer values than the files, which lag by up to a tick: restoring them would lose what was counted
+    // since the last flush.
+    const regionOutlivedMaster = m.list().length > 0;
     if (config.builtins) step('built-in metrics', () => registerBuiltins(m, { workers: config.processes }));
     for (const def of config.metrics) step(`--metric ${def.name}`, () => m.define(def));
-    if (config.metricsDirRestore && config.metricsDir) {
+    if (config.metricsDirRestore && config.metricsDir && regionOutlivedMaster) {
+      io.log(`restore: ${regionPath} still holds its metrics, which are newer than ${config.metricsDir}: nothing to restore`);
+    } else if (config.metricsDirRestore && config.metricsDir) {
       const report = restoreFromMetricsDir(m, config.metricsDir);
       io.log(`restored ${report.restored.length} metrics from ${config.metricsDir}`);
       for (const { name, reason } of report.skipped) io.log(`restore: skipped ${name}: ${reason}`);

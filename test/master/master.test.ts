@@ -172,6 +172,30 @@ describe('the master', () => {
     m.close();
   });
 
+  it('kill -9 of the master with its region left in place: the restart keeps the region, newer than the files', async () => {
+    const region = tempRegionPath('kill9keep');
+    const dir = tempDir('kill9keep');
+    const args = ['--region', region, '--processes', '1', '--metric', 'app.hits', '--metrics-dir', dir, '--metrics-dir-restore', '--', process.execPath, APP];
+    const first = master(args);
+    currentStdout(first);
+    const started = await workers(first, 1);
+    for (let i = 0; i < 5; i++) await request(started.get(1)!.port);
+    await eventually(() => fs.readFileSync(path.join(dir, 'app.hits'), 'utf8'), (t) => t === '5\n', 3000);
+    const m = Metrics.open({ path: region, create: false });
+    m.inc('app.hits', 3); // counted after the last flush: only the region knows
+    first.child.kill('SIGKILL');
+    await first.done;
+    const second = master(args);
+    let stderr = '';
+    second.child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    currentStdout(second);
+    await workers(second, 1);
+    expect(m.get('app.hits')).toBe(8);
+    await eventually(() => fs.readFileSync(path.join(dir, 'app.hits'), 'utf8'), (t) => t === '8\n', 3000);
+    expect(stderr).toContain('still holds its metrics, which are newer than');
+    m.close();
+  });
+
   it('without a program it is a metrics daemon that other processes attach to by path', async () => {
     const region = tempRegionPath('daemon');
     const dir = tempDir('daemon');
