@@ -89,6 +89,8 @@ export async function startSnmpAgent(metrics: Metrics, options: SnmpAgentOptions
     .filter(Boolean)
     .join(', ');
   log(`SNMP agent listening on ${family === 'udp6' ? `[${bound.address}]` : bound.address}:${bound.port} (${versions}; ${view.size} metric${view.size === 1 ? '' : 's'} under ${BASE_OID})`);
+  if (!/^(127\.|::1$|::ffff:127\.)/.test(bound.address))
+    log(`SNMP: ${bound.address}:${bound.port} is reachable from other machines; SNMP v1/v2c communities cross the network in clear text`);
 
   let closed: Promise<void> | undefined;
   return {
