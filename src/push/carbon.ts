@@ -10,10 +10,8 @@
 
 import os from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { PushSpecError } from '../errors';
-import { parseKeyval, type KeyvalItem } from '../spec/keyval';
 import type { Pusher, PusherContext, PusherFactory, PushSample, PushSnapshot } from './pusher';
-import { type DeliveryOptions, parseDeliveryKeys, parseHostPort, pieceBytesFor, TcpLineSender } from './tcp-sender';
+import { type DeliveryOptions, keyedItems, parseDeliveryKeys, parseHostPort, pieceBytesFor, pusherArgs, TcpLineSender } from './tcp-sender';
 import { FormattingQueue } from './idle-waiters';
 
 /**
@@ -47,36 +45,20 @@ const KEYS = ['root', 'id', 'hostname', 'hostname_dots', 'timeout', 'retry_delay
 
 /** Parses the text after `carbon:`; throws PushSpecError naming the bad value. */
 export function parseCarbonArgs(args: string): CarbonOptions {
-  const spec = `carbon:${args}`;
-  const fail = (detail: string): never => {
-    throw new PushSpecError(spec, detail);
-  };
-  let items: KeyvalItem[];
-  try {
-    items = parseKeyval(args);
-  } catch (error) {
-    return fail((error as Error).message);
-  }
+  const { items, fail } = pusherArgs('carbon', args);
   if (items.length === 0 || items[0].value !== undefined || items[0].key === '') {
     fail('carbon needs the address of carbon\'s line receiver first: carbon:HOST:PORT[,ROOT]');
   }
   const address = parseHostPort(items[0].key);
   if (typeof address === 'string') fail(address);
   const { host, port } = address as { host: string; port: number };
-
-  const values = new Map<string, string>();
-  for (const item of items.slice(1)) {
-    if (item.value === undefined) {
-      if (values.has('root')) fail(`a second root ${JSON.stringify(item.key)}: give the root once, bare or as root=`);
-      values.set('root', item.key);
-      continue;
-    }
-    if (!(KEYS as readonly string[]).includes(item.key)) {
-      fail(`unknown key ${JSON.stringify(item.key)} (carbon takes ${KEYS.join(', ')}; freq, allow and forbid are the scheduler's)`);
-    }
-    if (values.has(item.key)) fail(`key ${JSON.stringify(item.key)} given twice`);
-    values.set(item.key, item.value);
-  }
+  const values = keyedItems(
+    items.slice(1),
+    KEYS,
+    fail,
+    (key) => `unknown key ${JSON.stringify(key)} (carbon takes ${KEYS.join(', ')}; freq, allow and forbid are the scheduler's)`,
+    'root',
+  );
 
   const dots = values.get('hostname_dots');
   if (dots !== undefined && !/^[A-Za-z0-9_-]$/.test(dots)) {

@@ -15,10 +15,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { PushSpecError } from '../errors';
-import { parseKeyval, type KeyvalItem } from '../spec/keyval';
 import type { Pusher, PusherContext, PusherFactory, PushSample, PushSnapshot } from './pusher';
-import { Backoff, type DeliveryOptions, describeError, parseDeliveryKeys, PeerHealth, pieceBytesFor } from './tcp-sender';
+import { Backoff, type DeliveryOptions, describeError, keyedItems, parseDeliveryKeys, PeerHealth, pieceBytesFor, pusherArgs } from './tcp-sender';
 import { FormattingQueue, IdleWaiters } from './idle-waiters';
 
 /**
@@ -61,30 +59,18 @@ const KEYS = ['step', 'rrdtool', 'timeout', 'retry_delay', 'max_queue'] as const
 
 /** Parses the text after `rrdtool:`; throws PushSpecError naming the bad value. */
 export function parseRrdtoolArgs(args: string): RrdtoolOptions {
-  const spec = `rrdtool:${args}`;
-  const fail = (detail: string): never => {
-    throw new PushSpecError(spec, detail);
-  };
-  let items: KeyvalItem[];
-  try {
-    items = parseKeyval(args);
-  } catch (error) {
-    return fail((error as Error).message);
-  }
+  const { items, fail } = pusherArgs('rrdtool', args);
   if (items.length === 0 || items[0].value !== undefined || items[0].key === '') {
     fail('rrdtool needs the directory of the RRD files first: rrdtool:DIR');
   }
   const dir = items[0].key;
   if (dir.includes('\0')) fail(`directory ${JSON.stringify(dir)} contains a NUL character`);
-  const values = new Map<string, string>();
-  for (const item of items.slice(1)) {
-    if (item.value === undefined || !(KEYS as readonly string[]).includes(item.key)) {
-      const known = `rrdtool takes DIR, then ${KEYS.join(', ')}; freq, allow and forbid are the scheduler's`;
-      fail(`unknown item ${JSON.stringify(item.key)} (${known})`);
-    }
-    if (values.has(item.key)) fail(`key ${JSON.stringify(item.key)} given twice`);
-    values.set(item.key, item.value!);
-  }
+  const values = keyedItems(
+    items.slice(1),
+    KEYS,
+    fail,
+    (key) => `unknown item ${JSON.stringify(key)} (rrdtool takes DIR, then ${KEYS.join(', ')}; freq, allow and forbid are the scheduler's)`,
+  );
   const stepText = values.get('step');
   let stepSeconds: number = RRDTOOL_DEFAULTS.stepSeconds;
   if (stepText !== undefined) {

@@ -8,6 +8,8 @@
 
 import dns from 'node:dns';
 import net from 'node:net';
+import { PushSpecError } from '../errors';
+import { parseKeyval, type KeyvalItem } from '../spec/keyval';
 import { IdleWaiters } from './idle-waiters';
 
 /** Reconnect delays start here and double after each failure, up to the pusher's retry_delay. */
@@ -51,6 +53,45 @@ export interface DeliveryOptions {
   retryDelaySeconds: number;
   /** The queue's cap: beyond it, the oldest data is dropped and counted. */
   maxQueueBytes: number;
+}
+
+/** The items of `NAME:ARGS`'s ARGS, and the `fail` that reports a bad one as a PushSpecError of the whole spec. */
+export function pusherArgs(pusher: string, args: string): { items: KeyvalItem[]; fail: (detail: string) => never } {
+  const spec = `${pusher}:${args}`;
+  const fail = (detail: string): never => {
+    throw new PushSpecError(spec, detail);
+  };
+  try {
+    return { items: parseKeyval(args), fail };
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+}
+
+/**
+ * The `KEY=VALUE` items (after the positional one) among `keys`, each at most once; a bare word is kept
+ * under `bareKey` when the pusher has one (carbon's root, zabbix's prefix). `unknown` words the error of
+ * any other item.
+ */
+export function keyedItems(
+  items: readonly KeyvalItem[],
+  keys: readonly string[],
+  fail: (detail: string) => never,
+  unknown: (key: string) => string,
+  bareKey?: string,
+): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const item of items) {
+    if (item.value === undefined && bareKey !== undefined) {
+      if (values.has(bareKey)) fail(`a second ${bareKey} ${JSON.stringify(item.key)}: give the ${bareKey} once, bare or as ${bareKey}=`);
+      values.set(bareKey, item.key);
+      continue;
+    }
+    if (item.value === undefined || !keys.includes(item.key)) fail(unknown(item.key));
+    if (values.has(item.key)) fail(`key ${JSON.stringify(item.key)} given twice`);
+    values.set(item.key, item.value!);
+  }
+  return values;
 }
 
 /**

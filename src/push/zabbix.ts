@@ -17,8 +17,6 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Socket } from 'node:net';
 import { writeFile, rename } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
-import { PushSpecError } from '../errors';
-import { parseKeyval, type KeyvalItem } from '../spec/keyval';
 import type { Pusher, PusherContext, PusherFactory, PushSnapshot } from './pusher';
 import {
   Backoff,
@@ -26,10 +24,12 @@ import {
   type DeliveryOptions,
   describeError,
   formatBytes,
+  keyedItems,
   parseDeliveryKeys,
   parseHostPort,
   PeerAddress,
   PeerHealth,
+  pusherArgs,
 } from './tcp-sender';
 import { zabbixKey, zabbixTemplateInSlices } from './zabbix-template';
 import { FormattingQueue, IdleWaiters } from './idle-waiters';
@@ -70,16 +70,7 @@ const KEYS = ['prefix', 'hostname', 'timeout', 'retry_delay', 'max_queue', 'temp
 
 /** Parses the text after `zabbix:`; throws PushSpecError naming the bad value. */
 export function parseZabbixArgs(args: string): ZabbixOptions {
-  const spec = `zabbix:${args}`;
-  const fail = (detail: string): never => {
-    throw new PushSpecError(spec, detail);
-  };
-  let items: KeyvalItem[];
-  try {
-    items = parseKeyval(args);
-  } catch (error) {
-    return fail((error as Error).message);
-  }
+  const { items, fail } = pusherArgs('zabbix', args);
   let host: string = ZABBIX_DEFAULTS.host;
   let port: number = ZABBIX_DEFAULTS.port;
   if (items.length > 0 && items[0].value === undefined) {
@@ -90,19 +81,13 @@ export function parseZabbixArgs(args: string): ZabbixOptions {
       ({ host, port } = address as { host: string; port: number });
     }
   }
-  const values = new Map<string, string>();
-  for (const item of items) {
-    if (item.value === undefined) {
-      if (values.has('prefix')) fail(`a second prefix ${JSON.stringify(item.key)}: give the prefix once, bare or as prefix=`);
-      values.set('prefix', item.key);
-      continue;
-    }
-    if (!(KEYS as readonly string[]).includes(item.key)) {
-      fail(`unknown key ${JSON.stringify(item.key)} (zabbix takes ${KEYS.join(', ')}; freq, allow and forbid are the scheduler's)`);
-    }
-    if (values.has(item.key)) fail(`key ${JSON.stringify(item.key)} given twice`);
-    values.set(item.key, item.value);
-  }
+  const values = keyedItems(
+    items,
+    KEYS,
+    fail,
+    (key) => `unknown key ${JSON.stringify(key)} (zabbix takes ${KEYS.join(', ')}; freq, allow and forbid are the scheduler's)`,
+    'prefix',
+  );
   const prefix = values.get('prefix') ?? ZABBIX_DEFAULTS.prefix;
   // Zabbix item keys: letters, digits, _ - . only (before any [parameters]).
   if (!/^[0-9A-Za-z_.-]*$/.test(prefix) || prefix.startsWith('.') || prefix.endsWith('.')) {
