@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach } from 'vitest';
+import { Metrics, type OpenOptions } from '../../src';
 
 const created = new Set<string>();
 
@@ -18,7 +19,17 @@ export function tempDir(label: string): string {
   return dir;
 }
 
+const opened: Metrics[] = [];
+
+/** A region at a fresh path, opened (created), closed and removed after the test. */
+export function openTempRegion(label: string, options: OpenOptions = {}): Metrics {
+  const m = Metrics.open({ path: tempRegionPath(label), ...options });
+  opened.push(m);
+  return m;
+}
+
 afterEach(() => {
+  for (const m of opened.splice(0)) m.close();
   for (const file of created) fs.rmSync(file, { force: true, recursive: true });
   created.clear();
 });

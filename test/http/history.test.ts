@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Metrics, MetricsSnapshot } from '../../src';
 import { MetricHistory } from '../../src/http/history';
-import { tempRegionPath } from '../helpers/regions';
+import { openTempRegion } from '../helpers/regions';
 
-const opened: Metrics[] = [];
-afterEach(() => {
-  for (const m of opened.splice(0)) m.close();
-});
-
-function region(label: string): Metrics {
-  const m = Metrics.open({ path: tempRegionPath(label) });
-  opened.push(m);
-  return m;
-}
+const region = (label: string): Metrics => openTempRegion(label);
 
 /** The region's snapshot as if taken at `atMs`, so the rates do not depend on the clock. */
 function at(m: Metrics, atMs: number): MetricsSnapshot {

@@ -1,22 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Metrics, registerBuiltins } from '../../src';
 import { histogramCells, mapMetricName, PrometheusExposition } from '../../src/http/prometheus-format';
 import { commandExists, missingPeer } from '../helpers/peers';
-import { tempDir, tempRegionPath } from '../helpers/regions';
+import { openTempRegion, tempDir } from '../helpers/regions';
 
-const opened: Metrics[] = [];
-afterEach(() => {
-  for (const m of opened.splice(0)) m.close();
-});
-
-function region(label: string): Metrics {
-  const m = Metrics.open({ path: tempRegionPath(label) });
-  opened.push(m);
-  return m;
-}
+const region = (label: string): Metrics => openTempRegion(label);
 
 /** The lines of `text` that are not HELP/TYPE comments. */
 function samples(text: string): string[] {

@@ -1,19 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../src';
 import { MetricHistory } from '../../src/http/history';
 import { buildStatusTree, parseStatusPrefix, statusTreeJson } from '../../src/http/status-tree';
-import { tempRegionPath } from '../helpers/regions';
+import { openTempRegion } from '../helpers/regions';
 
-const opened: Metrics[] = [];
-afterEach(() => {
-  for (const m of opened.splice(0)) m.close();
-});
-
-function region(label: string): Metrics {
-  const m = Metrics.open({ path: tempRegionPath(label) });
-  opened.push(m);
-  return m;
-}
+const region = (label: string): Metrics => openTempRegion(label);
 
 describe('the status tree', () => {
   it('nests metrics by the segments of their names, each leaf with its type and value', () => {
