@@ -10,16 +10,34 @@ import { metrics } from './default-instance';
 export function startWorkerRuntime(env: NodeJS.ProcessEnv = process.env): void {
   const worker = Number(env.SHMETRICS_WORKER_ID);
   const master = Number(env.SHMETRICS_MASTER_PID);
-  if (!Number.isInteger(worker) || worker < 1 || !Number.isInteger(master) || process.ppid !== master) return;
+  if (!Number.isInteger(worker) || worker < 1 || !Number.isInteger(master)) return;
+  if (process.ppid !== master) {
+    // Either a process the worker started (it inherited the environment: leave it alone while the master
+    // lives), or a worker whose master died between spawning it and this line: that one must not run on.
+    if (!isAlive(master)) masterGone(worker, master);
+    return;
+  }
   try {
     startWorkerReporter(metrics, worker);
   } catch (error) {
     process.stderr.write(`shmetrics: worker ${worker}: cannot report its metrics: ${(error as Error).message}\n`);
   }
   const watch = setInterval(() => {
-    if (process.ppid === master) return;
-    process.stderr.write(`shmetrics: worker ${worker}: master ${master} is gone, exiting\n`);
-    process.exit(1);
+    if (process.ppid !== master) masterGone(worker, master);
   }, 1000);
   watch.unref();
+}
+
+function masterGone(worker: number, master: number): never {
+  process.stderr.write(`shmetrics: worker ${worker}: master ${master} is gone, exiting\n`);
+  process.exit(1);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -270,3 +270,14 @@ describe('the master pushing stats', () => {
     peer.close();
   });
 });
+
+describe('a worker whose master died before it started', () => {
+  it('exits at once instead of running on unwatched', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // a pid that no longer runs
+    const region = tempRegionPath('orphan');
+    const orphan = startNode(APP, [], { SHMETRICS_REGION: region, SHMETRICS_WORKER_ID: '1', SHMETRICS_MASTER_PID: String(dead) });
+    const done = await orphan.done;
+    expect(done.code).toBe(1);
+    expect(done.stderr).toContain(`shmetrics: worker 1: master ${dead} is gone, exiting`);
+  });
+});
