@@ -81,6 +81,9 @@ describe('aggregate collectors (the fact sheet sample: a=22, b=17, c=-5)', () =>
     await eventually(() => m.get('top'), (v) => v === 5);
     fs.writeFileSync(source, '9\n');
     await eventually(() => m.get('leaf'), (v) => v === 9);
+    // The leaf may be seen between its own write and its parents' within the tick;
+    // 200 ms lets that tick finish while staying well short of the next (1 s) one.
+    await sleep(200);
     expect(m.get('top')).toBe(9); // same tick as the leaf, not one behind
   });
 
