@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics, registerBuiltins } from '../../src';
 import { startSnmpAgent, type SnmpAgent } from '../../src/snmp';
-import { BASE, compareDotted, missingSnmpTools, regionPath, SnmpTools, V3_USER, walkedOids } from './snmp-tools';
+import { BASE, closeAgentRun, compareDotted, missingSnmpTools, regionPath, SnmpTools, V3_USER, walkedOids } from './snmp-tools';
 
 const missing = missingSnmpTools();
 
@@ -39,12 +38,7 @@ describe.skipIf(missing)('the SNMP agent, read with Debian snmp tools', () => {
     tools = new SnmpTools(agent.port);
   });
 
-  afterAll(async () => {
-    await agent?.close();
-    metrics?.close();
-    tools?.remove();
-    fs.rmSync(path, { force: true });
-  });
+  afterAll(() => closeAgentRun({ agent, metrics, tools, path }));
 
   const values = [
     `${BASE}.100.100.100`,

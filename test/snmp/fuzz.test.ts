@@ -1,11 +1,10 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src';
 import { startSnmpAgent, type SnmpAgent } from '../../src/snmp';
 import { Tag } from '../../src/snmp/ber';
-import { BASE, missingSnmpTools, regionPath, SnmpTools } from './snmp-tools';
+import { BASE, closeAgentRun, missingSnmpTools, regionPath, SnmpTools } from './snmp-tools';
 import { request } from './wire';
 
 // 100,000 in npm test; CI runs the hardening count (SHMETRICS_FUZZ_MUTATIONS, see .ci/run).
@@ -133,12 +132,7 @@ describe.skipIf(missingSnmpTools())('the SNMP agent under malformed packets', ()
     tools = new SnmpTools(agent.port);
   });
 
-  afterAll(async () => {
-    await agent?.close();
-    metrics?.close();
-    tools?.remove();
-    fs.rmSync(path, { force: true });
-  });
+  afterAll(() => closeAgentRun({ agent, metrics, tools, path }));
 
   /** Sends every packet to the agent, never more than WINDOW unprocessed, and waits until it has read them all. */
   async function send(packets: Buffer[]): Promise<void> {

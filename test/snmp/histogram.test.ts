@@ -1,9 +1,8 @@
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Histogram, Metrics } from '../../src';
 import { DERIVED_SUFFIXES } from '../../src/histogram/derived-series';
 import { startSnmpAgent, type SnmpAgent } from '../../src/snmp';
-import { BASE, compareDotted, missingSnmpTools, regionPath, SnmpTools, walkedOids } from './snmp-tools';
+import { BASE, closeAgentRun, compareDotted, missingSnmpTools, regionPath, SnmpTools, walkedOids } from './snmp-tools';
 
 const missing = missingSnmpTools();
 
@@ -33,12 +32,7 @@ describe.skipIf(missing)('histograms over SNMP: BASE.oid (the count) and its der
     tools = new SnmpTools(agent.port);
   });
 
-  afterAll(async () => {
-    await agent?.close();
-    metrics?.close();
-    tools?.remove();
-    fs.rmSync(path, { force: true });
-  });
+  afterAll(() => closeAgentRun({ agent, metrics, tools, path }));
 
   it('answers a GET of the count at BASE.oid and of every derived series, in deriveSeries() order, over v2c', async () => {
     expect(DERIVED_SUFFIXES).toEqual(['count', 'sum', 'p50', 'p90', 'p99', 'p999', 'min', 'max']);

@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics, registerBuiltins } from '../../src';
 import { builtinDefinitions } from '../../src/builtins';
 import { startSnmpAgent, type SnmpAgent } from '../../src/snmp';
 import { TYPE_CODES } from '../../src/snmp/mib-view';
-import { BASE, MIB_FILE, missingSnmpTools, regionPath, SnmpTools } from './snmp-tools';
+import { BASE, closeAgentRun, MIB_FILE, missingSnmpTools, regionPath, SnmpTools } from './snmp-tools';
 
 describe.skipIf(missingSnmpTools())('SHMETRICS-MIB.txt', () => {
   const path = regionPath('mib');
@@ -22,12 +21,7 @@ describe.skipIf(missingSnmpTools())('SHMETRICS-MIB.txt', () => {
     tools = new SnmpTools(agent.port);
   });
 
-  afterAll(async () => {
-    await agent?.close();
-    metrics?.close();
-    tools?.remove();
-    fs.rmSync(path, { force: true });
-  });
+  afterAll(() => closeAgentRun({ agent, metrics, tools, path }));
 
   it('loads in snmptranslate without a warning or an error', async () => {
     const result = await translate('-Tp', 'SHMETRICS-MIB::shmetrics');

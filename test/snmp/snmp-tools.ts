@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Metrics } from '../../src';
+import type { SnmpAgent } from '../../src/snmp';
 import { commandExists, missingPeer } from '../helpers/peers';
 
 /** Debian's `snmp` package: every tool the tests run. */
@@ -71,6 +73,14 @@ export const V3_ARGS = ['-v3', '-l', 'authPriv', '-u', V3_USER.user, '-a', 'SHA'
 /** A fresh region file of the test's own (removed by the caller), openable by path from other instances. */
 export function regionPath(label: string): string {
   return `/dev/shm/shmetrics-test-snmp-${label}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** Tears down what a suite's beforeAll started, whichever parts of it got as far as starting. */
+export async function closeAgentRun(run: { agent?: SnmpAgent; metrics?: Metrics; tools?: SnmpTools; path: string }): Promise<void> {
+  await run.agent?.close();
+  run.metrics?.close();
+  run.tools?.remove();
+  fs.rmSync(run.path, { force: true });
 }
 
 /** The OIDs of `snmpwalk -On` output lines, in order. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src';
 import { SnmpConfigError, startSnmpAgent, type SnmpAgent } from '../../src/snmp';
 import { localizeKey } from '../../src/snmp/usm';
-import { BASE, missingSnmpTools, regionPath, SnmpTools, V3_ARGS, V3_USER } from './snmp-tools';
+import { BASE, closeAgentRun, missingSnmpTools, regionPath, SnmpTools, V3_ARGS, V3_USER } from './snmp-tools';
 
 describe('USM keys', () => {
   it('localizes a passphrase as RFC 3414 A.3.2 does (SHA, "maplesyrup")', () => {
@@ -45,12 +45,7 @@ describe.skipIf(missingSnmpTools())('SNMPv3 (authPriv, SHA + AES-128)', () => {
     tools = new SnmpTools(agent.port);
   });
 
-  afterAll(async () => {
-    await agent?.close();
-    metrics?.close();
-    tools?.remove();
-    fs.rmSync(path, { force: true });
-  });
+  afterAll(() => closeAgentRun({ agent, metrics, tools, path }));
 
   const v3With = (changes: Record<string, string>) => {
     const args = [...V3_ARGS];
